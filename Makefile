@@ -1,0 +1,47 @@
+# The two commands of the README: `make demo` (set-up + a full run on the sample data)
+# and `make test`. Everything runs from the project's own .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export DTKS_SOURCES ?= $(CURDIR)/data/sources
+export DTKS_WAREHOUSE ?= $(CURDIR)/data/warehouse/dtks.duckdb
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: env demo test ui lock sample benchmark clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet -p $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet -p $(BIN)/python --no-deps -e .
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	touch $@
+
+env: $(BIN)/.installed
+
+# Sample deliveries are generated once (deterministic by seed); delete data/sources to regenerate.
+$(DTKS_SOURCES)/2022-10: | $(BIN)/.installed
+	$(BIN)/dtks generate --out $(DTKS_SOURCES)
+
+sample: $(DTKS_SOURCES)/2022-10
+
+demo: env sample
+	$(BIN)/dtks run --sources $(DTKS_SOURCES) --warehouse $(DTKS_WAREHOUSE)
+
+test: env
+	$(BIN)/python -m pytest -q
+
+ui: env
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+benchmark: env sample
+	$(BIN)/dtks benchmark --sources $(DTKS_SOURCES)
+
+# Re-pin the transitive dependency set after changing pyproject.toml.
+lock: env
+	$(BIN)/uv pip compile -q -p 3.11 pyproject.toml --extra dev -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data/sources data/warehouse .dagster_home

@@ -1,0 +1,1 @@
+"""dtks_pipeline: the DTKS Buleleng registry and payout pipeline."""

@@ -1,0 +1,52 @@
+"""What every domain shares: the monthly partitions and the configurable resources.
+
+Paths come from environment variables (DTKS_SOURCES, DTKS_WAREHOUSE) so that the
+Dagster UI, the schedule and the `dtks` CLI all see the same folders.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dtks_pipeline.lib import warehouse
+
+FIRST_MONTH = "2022-10"
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m")
+
+# Assets that write the warehouse share this pool (limit 1 in dagster.yaml).
+WAREHOUSE_POOL = "duckdb"
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """The delivery root: one folder per period (YYYY-MM)."""
+
+    root: str
+
+    def period_dir(self, period: str) -> Path:
+        return Path(self.root) / period
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file the pipeline writes."""
+
+    path: str
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return warehouse.connect(self.path, read_only=read_only)
+
+
+def default_resources() -> dict:
+    return {
+        "sources": SourcesResource(root=dg.EnvVar("DTKS_SOURCES")),
+        "warehouse": WarehouseResource(path=dg.EnvVar("DTKS_WAREHOUSE")),
+    }
+
+
+def resources_for(sources_root: str | Path, warehouse_path: str | Path) -> dict:
+    """Explicit resources for the CLI and tests."""
+    return {
+        "sources": SourcesResource(root=str(sources_root)),
+        "warehouse": WarehouseResource(path=str(warehouse_path)),
+    }
