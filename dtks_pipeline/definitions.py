@@ -1,4 +1,6 @@
 """Assembles the project's Definitions from each domain folder."""
+from __future__ import annotations
+
 import dagster as dg
 
 from dtks_pipeline.defs.operations.definitions import defs as operations_defs
@@ -8,11 +10,17 @@ from dtks_pipeline.defs.registry.definitions import defs as registry_defs
 from dtks_pipeline.defs.shared import default_resources
 from dtks_pipeline.defs.sources.definitions import defs as sources_defs
 
-defs = dg.Definitions.merge(
-    sources_defs,
-    registry_defs,
-    payout_defs,
-    quality_defs,
-    operations_defs,
-    dg.Definitions(resources=default_resources()),
-)
+
+def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    """All domains plus resources (from environment variables unless given)."""
+    return dg.Definitions.merge(
+        sources_defs,
+        registry_defs,
+        payout_defs,
+        quality_defs,
+        operations_defs,
+        dg.Definitions(resources=resources or default_resources()),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,92 @@
+"""The `dtks` command: generate sample deliveries, run months, query, benchmark.
+
+Heavy imports happen inside each subcommand so `dtks --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from dtks_pipeline.sample.generator import generate
+
+    summary = generate(Path(args.out), families=args.families, seed=args.seed, progress=lambda msg: print(f"  {msg}", flush=True))
+    print(f"Sample deliveries written to {args.out}")
+    for key, value in summary.items():
+        print(f"  {key}: {value:,}" if isinstance(value, int) else f"  {key}: {value}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from dtks_pipeline.runner import run_months
+
+    return run_months(Path(args.sources), Path(args.warehouse), months=args.months)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from dtks_pipeline.defs.operations.query import main as query_main
+
+    return query_main(args)
+
+
+def _cmd_worksheets(args: argparse.Namespace) -> int:
+    from dtks_pipeline.defs.operations.worksheets import main as worksheets_main
+
+    return worksheets_main(args)
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"dtks_pipeline.benchmarks.{args.name}")
+    module.run(Path(args.sources), Path(args.workdir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dtks", description="DTKS Buleleng registry and payout pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic sample deliveries and their ground truth")
+    gen.add_argument("--out", required=True, help="delivery root to write (one folder per month)")
+    gen.add_argument("--families", type=int, default=60_000, help="number of DTKS families (default 60000)")
+    gen.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+    gen.set_defaults(func=_cmd_generate)
+
+    run = sub.add_parser("run", help="materialize every asset of the given months through Dagster")
+    run.add_argument("--sources", default=os.environ.get("DTKS_SOURCES", "data/sources"), help="delivery root (env DTKS_SOURCES)")
+    run.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"), help="warehouse file (env DTKS_WAREHOUSE)")
+    run.add_argument("--months", default=None, help="YYYY-MM or YYYY-MM:YYYY-MM (default: every month folder found)")
+    run.set_defaults(func=_cmd_run)
+
+    query = sub.add_parser("query", help="read-only SQL on the published warehouse (analyst schema by default)")
+    query.add_argument("sql", help="one SELECT statement")
+    query.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"))
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.add_argument("--full-access", action="store_true", help="open the full warehouse (personal data) instead of the analyst copy")
+    query.set_defaults(func=_cmd_query)
+
+    ws = sub.add_parser("worksheets", help="write the per-village verification worksheets of a month")
+    ws.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"))
+    ws.add_argument("--month", required=True)
+    ws.add_argument("--out", default="data/worksheets")
+    ws.set_defaults(func=_cmd_worksheets)
+
+    bench = sub.add_parser("benchmark", help="score the pipeline against the sample ground truth")
+    bench.add_argument("name", choices=["ingestion", "registry", "payout"], help="which benchmark")
+    bench.add_argument("--sources", default="data/sources", help="generated delivery root with _truth/")
+    bench.add_argument("--workdir", default="data/benchmarks", help="folder for the benchmark's warehouse and results")
+    bench.set_defaults(func=_cmd_benchmark)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
