@@ -29,12 +29,24 @@ class SourcesResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file the pipeline writes."""
+    """The warehouse: `path` is the published file readers open; assets write a
+    working copy beside it (`<dir>/work/<name>`) that is published atomically
+    once a month's assets and blocking checks have passed.
+    """
 
     path: str
 
+    @property
+    def published_path(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def working_path(self) -> Path:
+        return self.published_path.parent / "work" / self.published_path.name
+
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        return warehouse.connect(self.path, read_only=read_only)
+        """A connection to the working database (what assets and checks use)."""
+        return warehouse.connect(self.working_path, read_only=read_only)
 
 
 def default_resources() -> dict:
