@@ -1,0 +1,111 @@
+"""One ingestion asset per delivery (SOURCES.md), monthly, plus its row-conservation check."""
+
+import json
+
+import dagster as dg
+
+from dtks_pipeline.defs.shared import WAREHOUSE_POOL, SourcesResource, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.sources.specs import SOURCES, SourceSpec
+from dtks_pipeline.defs.sources.staging import StagingFailed, conservation_violations, stage_source
+from dtks_pipeline.defs.sources.validation import staging_columns
+from dtks_pipeline.lib.masking import preview_markdown
+
+OWNERS = ["team:dinas-sosial-data"]
+
+
+def column_schema(source: str) -> dg.TableSchema:
+    identity = [
+        dg.TableColumn("period", "string", description="delivery month YYYY-MM"),
+        dg.TableColumn("source_file", "string", description="file path inside the period folder"),
+        dg.TableColumn("source_row", "integer", description="1-based data row number"),
+    ]
+    return dg.TableSchema(columns=identity + [dg.TableColumn(k, v) for k, v in staging_columns(source).items()])
+
+
+def _files_markdown(files) -> str:
+    cols = ["source_file", "status", "rows_read", "rows_staged", "rows_rejected", "rows_blank"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in files[cols].head(40).itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    if len(files) > 40:
+        lines.append(f"| ... {len(files) - 40} more files | | | | | |")
+    return "\n".join(lines)
+
+
+def build_staging_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=spec.name,
+        key_prefix="staging",
+        partitions_def=monthly_partitions,
+        group_name="ingestion",
+        kinds={"duckdb", "pandera", "csv" if spec.filename else "xlsx"},
+        owners=OWNERS,
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"{spec.description}\n\nReads `{spec.filename or 'desa/<kode_desa>.xlsx|csv'}` of the month, repairs what is "
+            "unambiguous, validates with pandera and writes `staging." + spec.name + "`; rejected rows go to "
+            "`audit.rejected_rows` with a reason code, per-file accounting to `audit.source_files`."
+        ),
+        metadata={"dagster/column_schema": column_schema(spec.name), "source_kind": spec.kind},
+    )
+    def _asset(context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        period = context.partition_key
+        con = warehouse.connect()
+        try:
+            try:
+                outcome = stage_source(con, spec.name, sources.period_dir(period), period)
+            except StagingFailed as exc:
+                raise dg.Failure(description=f"staging.{spec.name} {period}: {exc}", allow_retries=False) from exc
+            preview = con.execute(f"SELECT * FROM staging.{spec.name} WHERE period = ? LIMIT 5", [period]).df()
+        finally:
+            con.close()
+        if outcome.note:
+            context.log.warning(outcome.note)
+        context.log.info(f"staging.{spec.name} {period}: {outcome.staged:,} staged, {outcome.rejected:,} rejected")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": outcome.staged,
+                "rows_rejected": outcome.rejected,
+                "rejected_by_reason": dg.MetadataValue.json(outcome.reason_counts),
+                "flags_by_code": dg.MetadataValue.json(outcome.flag_counts),
+                "files": dg.MetadataValue.md(_files_markdown(outcome.files)),
+                "note": outcome.note or "all files delivered",
+                "preview": dg.MetadataValue.md(preview_markdown(preview)),
+            }
+        )
+
+    return _asset
+
+
+def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="row_conservation",
+        blocking=True,
+        description="Every delivered row is staged or rejected: rows_read = rows_staged + rows_rejected for every file.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        period = context.partition_key if context.has_partition_key else None
+        con = warehouse.connect()
+        try:
+            bad = conservation_violations(con, spec.name, period)
+            totals = con.execute(
+                "SELECT count(*), coalesce(sum(rows_read), 0) FROM audit.source_files WHERE period = ? AND source = ?",
+                [period, spec.name],
+            ).fetchone()
+        finally:
+            con.close()
+        return dg.AssetCheckResult(
+            passed=bad.empty,
+            metadata={
+                "files": totals[0],
+                "rows_read": int(totals[1]),
+                "violations": dg.MetadataValue.json(json.loads(bad.to_json(orient="records"))),
+            },
+        )
+
+    return _check
+
+
+staging_assets = {name: build_staging_asset(spec) for name, spec in SOURCES.items()}
+staging_checks = [build_conservation_check(SOURCES[name], asset) for name, asset in staging_assets.items()]

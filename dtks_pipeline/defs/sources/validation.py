@@ -1,0 +1,357 @@
+"""Repair, validate (pandera) and split one delivered file into staged, rejected and flagged rows.
+
+Each source's columns are declared once (COLUMNS). Repairs that are unambiguous
+(NIK apostrophes, code spellings, stray spaces, region-name variants) happen
+first; then a pandera schema whose check names ARE the reason codes decides
+what is valid. Every failure case becomes a rejection; when a row fails several
+checks, the first reason in REASON_ORDER is reported. No Dagster here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from dtks_pipeline.lib import dates, nik, regions
+from dtks_pipeline.defs.sources.reading import RawDelivery
+
+REASON_ORDER = (
+    "KOLOM_WAJIB_KOSONG",
+    "SEL_FORMULA",
+    "NIK_RUSAK",
+    "NIK_TIDAK_VALID",
+    "TANGGAL_TIDAK_VALID",
+    "KODE_TIDAK_VALID",
+    "WILAYAH_TIDAK_DIKENAL",
+    "DESA_TIDAK_SESUAI",
+    "TANPA_BERITA_ACARA",
+)
+REASONS = {
+    "KOLOM_WAJIB_KOSONG": "a required field is empty",
+    "SEL_FORMULA": "a spreadsheet cell holds a formula (never executed)",
+    "NIK_RUSAK": "NIK/NOKK damaged beyond repair (scientific notation, letters, or not 16 digits)",
+    "NIK_TIDAK_VALID": "NIK/NOKK is 16 digits but not real (unknown region, impossible date or serial 0000)",
+    "TANGGAL_TIDAK_VALID": "date unreadable, before 1900, or after the end of the period",
+    "KODE_TIDAK_VALID": "value outside the documented set of codes",
+    "WILAYAH_TIDAK_DIKENAL": "region name or code resolves to no known region",
+    "DESA_TIDAK_SESUAI": "row's KODE_DESA differs from the village of the file name",
+    "TANPA_BERITA_ACARA": "TAMBAH or HAPUS without NO_BA (signed minutes)",
+}
+FLAGS = {
+    "NIK_TIDAK_SESUAI": "valid NIK whose birth date or sex part disagrees with the row's own",
+    "DATA_GANDA": "village reports a duplicate (HAPUS DATA_GANDA): recorded, deduplication decides",
+}
+
+SEX_CODES = {"1": "L", "2": "P", "L": "L", "P": "P", "LAKI-LAKI": "L", "LAKI LAKI": "L", "PEREMPUAN": "P"}
+VEHICLES = {"SEDAN", "MINIBUS", "JEEP", "MPV", "SUV", "PICK UP", "TRUK", "BUS", "SEPEDA MOTOR"}
+PASSENGER_CARS = {"SEDAN", "MINIBUS", "JEEP", "MPV", "SUV"}
+PRIVATE_PLATES = {"HITAM", "PUTIH"}
+PLATES = {"HITAM", "PUTIH", "KUNING", "MERAH"}
+VEHICLE_STATUS = {"AKTIF", "BLOKIR"}
+FISHER_KINDS = {"NELAYAN TANGKAP", "PEMBUDIDAYA", "PENGOLAH", "PEMASAR"}
+USULAN = {"TAMBAH", "HAPUS", "PERBAIKI"}
+ALASAN = {
+    "TAMBAH": {"MISKIN_BARU", "ANGGOTA_BARU"},
+    "HAPUS": {"MENINGGAL", "PINDAH", "MAMPU", "TIDAK_DITEMUKAN", "DATA_GANDA"},
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One staged column: where it comes from, how it is typed, whether it is required."""
+
+    name: str  # staging column
+    header: str | None  # delivered column (None: derived)
+    kind: str  # text | name | upper | nik | nokk | date | int | code | village | region
+    required: bool = False
+    codes: dict[str, str] | set[str] | None = None  # allowed values (dict: spelling -> code)
+    low: int | None = None
+    high: int | None = None
+
+
+def _c(*args, **kw) -> Col:
+    return Col(*args, **kw)
+
+
+COLUMNS: dict[str, tuple[Col, ...]] = {
+    "dtks": (
+        _c("id_dtks", "ID_DTKS", "text", True), _c("id_art", "ID_ART", "text", True),
+        _c("nokk", "NOKK", "nokk", True), _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True),
+        _c("jenis_kelamin", "JNS_KEL", "code", True, SEX_CODES), _c("tmpt_lahir", "TMPT_LHR", "name"),
+        _c("tgl_lahir", "TGL_LHR", "date", True), _c("hub_kel", "HUB_KEL", "int", True, low=1, high=8),
+        _c("nama_ibu", "NAMA_IBU", "name"), _c("kode_desa", None, "village"), _c("banjar", "BANJAR", "name"),
+        _c("alamat", "ALAMAT", "text"), _c("pekerjaan", "PEKERJAAN", "name"),
+        _c("desil", "DESIL", "int", low=1, high=10), _c("sta_keberadaan", "STA_KEBERADAAN", "int", True, low=1, high=4),
+    ),
+    "dukcapil_kematian": (
+        _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True),
+        _c("jenis_kelamin", "JNS_KEL", "code", False, SEX_CODES), _c("tgl_lahir", "TGL_LHR", "date"),
+        _c("tgl_meninggal", "TGL_MENINGGAL", "date", True), _c("no_akta", "NO_AKTA", "text"),
+        _c("kode_desa", "KODE_DESA", "village"),
+    ),
+    "dukcapil_pindah": (
+        _c("nik", "NIK", "nik", True), _c("nokk", "NOKK", "nokk"), _c("nama", "NAMA", "name"),
+        _c("tgl_pindah", "TGL_PINDAH", "date", True), _c("kode_desa_asal", "KODE_DESA_ASAL", "village"),
+        _c("kode_wilayah_tujuan", "KODE_WILAYAH_TUJUAN", "region", True),
+    ),
+    "samsat_kendaraan": (
+        _c("no_polisi", "NO_POLISI", "upper", True), _c("nik_pemilik", "NIK_PEMILIK", "nik", True),
+        _c("nama_pemilik", "NAMA_PEMILIK", "name", True), _c("alamat_pemilik", "ALAMAT_PEMILIK", "text"),
+        _c("jenis_kendaraan", "JENIS_KENDARAAN", "code", True, VEHICLES),
+        _c("warna_tnkb", "WARNA_TNKB", "code", True, PLATES), _c("tahun_buat", "TAHUN_BUAT", "int", low=1900, high=2100),
+        _c("status", "STATUS", "code", True, VEHICLE_STATUS),
+    ),
+    "nelayan": (
+        _c("no_kusuka", "NO_KUSUKA", "upper"), _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True),
+        _c("tgl_lahir", "TGL_LHR", "date"), _c("kode_desa", "KODE_DESA", "village"),
+        _c("jenis_nelayan", "JENIS_NELAYAN", "code", False, FISHER_KINDS),
+    ),
+    "angkutan": (
+        _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True), _c("tgl_lahir", "TGL_LHR", "date"),
+        _c("no_sim", "NO_SIM", "upper"), _c("trayek", "TRAYEK", "text"), _c("no_polisi", "NO_POLISI", "upper"),
+    ),
+    "umkm": (
+        _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True), _c("tgl_lahir", "TGL_LHR", "date"),
+        _c("nama_usaha", "NAMA_USAHA", "text"), _c("nib", "NIB", "upper"), _c("jenis_usaha", "JENIS_USAHA", "text"),
+        _c("kode_desa", "KODE_DESA", "village"),
+    ),
+    "desa": (
+        _c("kode_desa", "KODE_DESA", "village", True), _c("nik", "NIK", "nik", True), _c("nokk", "NOKK", "nokk"),
+        _c("nama", "NAMA", "name", True), _c("jenis_kelamin", "JNS_KEL", "code", False, SEX_CODES),
+        _c("tgl_lahir", "TGL_LHR", "date"), _c("hub_kel", "HUB_KEL", "int", low=1, high=8),
+        _c("alamat", "ALAMAT", "text"), _c("usulan", "USULAN", "code", True, USULAN),
+        _c("alasan", "ALASAN", "code", False, ALASAN["TAMBAH"] | ALASAN["HAPUS"]),
+        _c("desil_usulan", "DESIL_USULAN", "int", low=1, high=4), _c("tgl_musdes", "TGL_MUSDES", "date"),
+        _c("no_ba", "NO_BA", "text"),
+    ),
+}
+
+# Final types of the staging tables (also the column schema shown in the UI).
+STAGING_TYPES = {"text": "string", "name": "string", "upper": "string", "nik": "string", "nokk": "string",
+                 "date": "date", "int": "integer", "code": "string", "village": "string", "region": "string"}
+DERIVED_COLUMNS = {"dukcapil_pindah": {"pindah_keluar": "boolean"}, "samsat_kendaraan": {"mobil_pribadi": "boolean"}}
+
+
+@dataclass
+class FileResult:
+    """What became of every non-blank row of one file."""
+
+    staged: pd.DataFrame
+    rejected: pd.DataFrame  # source_row, reason_code, message, raw_record
+    flags: pd.DataFrame  # source_row, flag_code, message
+    rows_read: int
+    blank_rows: int
+    reason_counts: dict[str, int] = field(default_factory=dict)
+
+
+def staging_columns(source: str) -> dict[str, str]:
+    """Staging column -> type, in table order (after period, source_file, source_row)."""
+    out = {c.name: STAGING_TYPES[c.kind] for c in COLUMNS[source]}
+    out.update(DERIVED_COLUMNS.get(source, {}))
+    return out
+
+
+# ---------------------------------------------------------------- repair (unambiguous only)
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Trim and collapse inner spaces; '' becomes NA."""
+    text = values.astype("string").str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.mask(text == "")
+
+
+def _repair_column(col: Col, raw: pd.DataFrame, source: str) -> pd.Series:
+    if col.kind == "village" and col.header is None:  # DTKS: names -> code
+        code = regions.resolve_village_names(raw["KECAMATAN"], raw["DESA"])
+        return code
+    text = _clean_text(raw[col.header])
+    if col.kind in ("name", "upper"):
+        return text.str.upper()
+    if col.kind in ("nik", "nokk"):
+        repaired, _ = nik.repair(text)
+        return repaired.fillna(text)  # unrepairable text stays, and fails NIK_RUSAK
+    if col.kind == "code":
+        upper = text.str.upper().str.replace(r"[\s_]+", " ", regex=True)
+        if isinstance(col.codes, dict):
+            return upper.map(lambda v: col.codes.get(v, v) if isinstance(v, str) else v).astype("string")
+        if col.name in ("usulan", "alasan"):
+            return upper.str.replace(" ", "_", regex=False)
+        return upper.replace({"PICKUP": "PICK UP", "PICK-UP": "PICK UP"})
+    if col.kind == "int":
+        return text.str.replace(r"\.0$", "", regex=True)
+    if col.kind in ("village", "region"):
+        return regions.digits_only(text).mask(text.isna())
+    return text
+
+
+# ---------------------------------------------------------------- the pandera schema
+
+def _check(fn, reason: str, header: str) -> pa.Check:
+    # pandera reports a failure by its `error` text: carry the reason code and the column in it.
+    return pa.Check(fn, name=reason, error=f"{reason}|{header}")
+
+
+def _date_ok(period: str):
+    return lambda s: dates.valid_for_period(dates.parse(s), period)
+
+
+def _int_ok(low: int, high: int):
+    def ok(s: pd.Series) -> pd.Series:
+        number = pd.to_numeric(s.where(s.str.fullmatch(r"\d+").fillna(False)), errors="coerce")
+        return number.between(low, high)
+    return ok
+
+
+def _region_ok(s: pd.Series) -> pd.Series:
+    villages = s.isin(regions.village_codes())
+    outside = (s.str.len() >= 4) & s.str[:4].isin(regions.regencies()) & (s.str[:4] != regions.BULELENG)
+    return villages | outside
+
+
+def build_schema(source: str, period: str, file_village: str | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of a prepared file (all values strings or None).
+
+    Check names are reason codes. Required fields are frame-level checks rather
+    than `nullable=False`, so that every problem of a row is reported, not only
+    the first column's.
+    """
+    columns: dict[str, pa.Column] = {}
+    frame_checks: list[pa.Check] = []
+    for col in COLUMNS[source]:
+        header = col.header or "DESA"
+        checks: list[pa.Check] = []
+        if col.kind in ("nik", "nokk"):
+            sixteen = lambda s: s.str.fullmatch(r"\d{16}").fillna(False).astype(bool)  # noqa: E731
+            valid = nik.valid_nik if col.kind == "nik" else nik.valid_nokk
+            checks.append(_check(sixteen, "NIK_RUSAK", header))
+            checks.append(_check(lambda s, valid=valid, sixteen=sixteen: ~sixteen(s) | valid(s.where(sixteen(s))), "NIK_TIDAK_VALID", header))
+        elif col.kind == "date":
+            checks.append(_check(_date_ok(period), "TANGGAL_TIDAK_VALID", header))
+        elif col.kind == "code":
+            allowed = set(col.codes.values()) if isinstance(col.codes, dict) else col.codes
+            checks.append(_check(lambda s, allowed=allowed: s.isin(allowed), "KODE_TIDAK_VALID", header))
+        elif col.kind == "int":
+            checks.append(_check(_int_ok(col.low, col.high), "KODE_TIDAK_VALID", header))
+        elif col.kind == "village" and col.header is not None:
+            checks.append(_check(lambda s: s.isin(regions.village_codes()), "WILAYAH_TIDAK_DIKENAL", header))
+        elif col.kind == "region":
+            checks.append(_check(_region_ok, "WILAYAH_TIDAK_DIKENAL", header))
+        columns[col.name] = pa.Column(object, checks=checks, nullable=True, required=True)
+        if col.required and not (col.kind == "village" and col.header is None):
+            frame_checks.append(_check(lambda df, name=col.name: df[name].notna(), "KOLOM_WAJIB_KOSONG", header))
+    columns["_formula"] = pa.Column(object, _check(lambda s: s == "", "SEL_FORMULA", "cell"))
+
+    if source == "dtks":  # DESA is required; a name that resolves to no village is unknown
+        frame_checks.append(_check(lambda df: df["_desa_nama"].notna(), "KOLOM_WAJIB_KOSONG", "DESA"))
+        frame_checks.append(_check(lambda df: df["_desa_nama"].isna() | df["kode_desa"].notna(), "WILAYAH_TIDAK_DIKENAL", "DESA"))
+    if source == "desa":
+        tambah_hapus = lambda df: df["usulan"].isin(["TAMBAH", "HAPUS"])  # noqa: E731
+        frame_checks += [
+            _check(lambda df: ~tambah_hapus(df) | df["alasan"].notna(), "KOLOM_WAJIB_KOSONG", "ALASAN"),
+            _check(lambda df: (df["usulan"] != "TAMBAH") | df["nokk"].notna(), "KOLOM_WAJIB_KOSONG", "NOKK"),
+            _check(lambda df: ~tambah_hapus(df) | df["alasan"].isna()
+                   | pd.Series([a in ALASAN.get(u, set()) for u, a in zip(df["usulan"], df["alasan"])], index=df.index),
+                   "KODE_TIDAK_VALID", "ALASAN"),
+            _check(lambda df: df["kode_desa"].isna() | (df["kode_desa"] == file_village), "DESA_TIDAK_SESUAI", "KODE_DESA"),
+            _check(lambda df: ~tambah_hapus(df) | df["no_ba"].notna(), "TANPA_BERITA_ACARA", "NO_BA"),
+        ]
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
+
+
+# ---------------------------------------------------------------- one file
+
+def _first_reason(failures: pd.DataFrame) -> pd.DataFrame:
+    """One (reason, column) per failing row: the earliest reason in REASON_ORDER."""
+    cases = failures[failures["index"].notna()].copy()
+    parts = cases["check"].astype(str).str.split("|", n=1, expand=True)
+    # Anything not raised by our own checks (a dtype error, say) is a schema error of the column.
+    known = parts[0].isin(REASON_ORDER)
+    cases["reason_code"] = parts[0].where(known, "KODE_TIDAK_VALID")
+    cases["header"] = parts[1].where(known, cases["column"]) if parts.shape[1] > 1 else cases["column"]
+    cases["rank"] = cases["reason_code"].map({r: i for i, r in enumerate(REASON_ORDER)})
+    cases = cases.sort_values(["index", "rank"], kind="stable").drop_duplicates("index")
+    return cases[["index", "reason_code", "header"]].reset_index(drop=True)
+
+
+def _finalize(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Typed staging columns from validated strings."""
+    out = pd.DataFrame(index=frame.index)
+    for col in COLUMNS[source]:
+        values = frame[col.name]
+        if col.kind == "date":
+            out[col.name] = dates.parse(values).dt.date
+        elif col.kind == "int":
+            out[col.name] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        else:
+            out[col.name] = values.astype("string")
+    if source == "dukcapil_pindah":
+        out["pindah_keluar"] = out["kode_wilayah_tujuan"].str[:4] != regions.BULELENG
+    if source == "samsat_kendaraan":
+        out["mobil_pribadi"] = (
+            out["jenis_kendaraan"].isin(PASSENGER_CARS) & out["warna_tnkb"].isin(PRIVATE_PLATES) & (out["status"] == "AKTIF")
+        )
+    return out
+
+
+def _flags(staged: pd.DataFrame, source: str) -> pd.DataFrame:
+    parts = []
+    if "nik" in staged and "tgl_lahir" in staged:
+        sex = staged["jenis_kelamin"] if "jenis_kelamin" in staged else pd.Series(pd.NA, index=staged.index)
+        agree = nik.agrees_with_person(staged["nik"], pd.to_datetime(staged["tgl_lahir"]), sex)
+        parts.append(pd.DataFrame({"source_row": staged.index[~agree], "flag_code": "NIK_TIDAK_SESUAI",
+                                   "message": FLAGS["NIK_TIDAK_SESUAI"]}))
+    if source == "desa":
+        ganda = (staged["usulan"] == "HAPUS") & (staged["alasan"] == "DATA_GANDA")
+        parts.append(pd.DataFrame({"source_row": staged.index[ganda], "flag_code": "DATA_GANDA", "message": FLAGS["DATA_GANDA"]}))
+    if not parts:
+        return pd.DataFrame(columns=["source_row", "flag_code", "message"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def validate_file(source: str, raw: RawDelivery, period: str) -> FileResult:
+    """Repair, validate and split one file. Every non-blank row is staged or rejected."""
+    delivered = raw.frame
+    prepared = pd.DataFrame(index=delivered.index)
+    for col in COLUMNS[source]:
+        prepared[col.name] = _repair_column(col, delivered, source)
+    prepared["_formula"] = raw.formula_column
+    if source == "dtks":
+        prepared["_desa_nama"] = _clean_text(delivered["DESA"])
+    # pandera checks run on plain objects: None for empty (see build_schema).
+    prepared = prepared.astype(object).where(prepared.notna(), None)
+    file_village = None
+    if source == "desa":
+        file_village = raw.source_file.rsplit("/", 1)[-1].split(".")[0]
+
+    schema = build_schema(source, period, file_village)
+    try:
+        schema.validate(prepared, lazy=True)
+        failures = pd.DataFrame(columns=["index", "reason_code", "header"])
+    except SchemaErrors as errors:
+        failures = _first_reason(errors.failure_cases)
+    # A formula cell: name the column that held it.
+    formula_rows = failures["reason_code"] == "SEL_FORMULA"
+    if formula_rows.any():
+        failures.loc[formula_rows, "header"] = raw.formula_column.loc[failures.loc[formula_rows, "index"].astype(int)].to_numpy()
+
+    rejected_index = failures["index"].astype(int)
+    staged_rows = prepared.drop(index=rejected_index)
+    staged = _finalize(staged_rows, source)
+
+    raw_json = delivered.loc[rejected_index].apply(lambda r: json.dumps(r.to_dict(), ensure_ascii=False), axis=1) if len(rejected_index) else pd.Series(dtype=object)
+    rejected = pd.DataFrame({
+        "source_row": rejected_index.to_numpy(),
+        "reason_code": failures["reason_code"].to_numpy(),
+        "message": [f"{h}: {REASONS[r]}" for r, h in zip(failures["reason_code"], failures["header"])],
+        "raw_record": raw_json.to_numpy() if len(rejected_index) else [],
+    })
+    return FileResult(
+        staged=staged,
+        rejected=rejected,
+        flags=_flags(staged, source),
+        rows_read=len(delivered),
+        blank_rows=raw.blank_rows,
+        reason_counts=rejected["reason_code"].value_counts().to_dict(),
+    )
