@@ -11,7 +11,7 @@ import duckdb
 
 from dtks_pipeline.defs.payout.assets import PAYMENTS, SUMMARY, mask_id
 from dtks_pipeline.defs.payout.programs import Program, ProgramsResource
-from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource
 
 
 def reconcile_quota(con: duckdb.DuckDBPyConnection, period: str, programs: list[Program]) -> tuple[bool, dict]:
@@ -108,7 +108,7 @@ def _result(passed: bool, metadata: dict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
 
 
-_CHECK = dict(blocking=True, partitions_def=monthly_partitions, pool=WAREHOUSE_POOL)
+_CHECK = dict(blocking=True, pool=WAREHOUSE_POOL)
 
 
 @dg.asset_check(asset=PAYMENTS, name="quota_filled_or_shortfall_reported", description=reconcile_quota.__doc__, **_CHECK)
