@@ -1,0 +1,119 @@
+"""The registry assets: one multi-asset writes the month's four registry tables together.
+
+They are built together because they are one decision (who is who, who is
+still here, which family is excluded) and must never disagree: the four
+tables and the surrogate keys are replaced in one transaction.
+"""
+
+import time
+
+import dagster as dg
+
+from dtks_pipeline.defs.registry import build as build_mod
+from dtks_pipeline.defs.registry.inputs import STAGING_SOURCES
+from dtks_pipeline.defs.registry.storage import write_registry
+from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+
+GROUP = "registry"
+OWNERS = ["team:dinas-sosial-data"]
+KINDS = {"duckdb"}
+
+PERSONS = dg.AssetKey(["registry", "persons"])
+PERSON_LINKS = dg.AssetKey(["registry", "person_links"])
+FAMILIES = dg.AssetKey(["registry", "families"])
+EXCLUSIONS = dg.AssetKey(["registry", "exclusions"])
+STAGING_KEYS = [dg.AssetKey(["staging", s]) for s in STAGING_SOURCES]
+
+
+def _schema(columns: dict[str, str]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, type_, description=desc) for name, (type_, desc) in columns.items()])
+
+
+PERSONS_SCHEMA = _schema({
+    "period": ("VARCHAR", "month YYYY-MM"), "person_id": ("VARCHAR", "P + 8 digits, stable across months"),
+    "nik": ("VARCHAR", "NIK after village corrections"), "nama": ("VARCHAR", "name"),
+    "jenis_kelamin": ("VARCHAR", "L/P"), "tgl_lahir": ("DATE", "birth date"), "nokk": ("VARCHAR", "family card"),
+    "family_id": ("VARCHAR", "K + 8 digits"), "hub_kel": ("INTEGER", "relation to the family head"),
+    "kode_desa": ("VARCHAR", "village, after moves inside Buleleng"),
+    "status": ("VARCHAR", "AKTIF, MENINGGAL or PINDAH"), "status_date": ("DATE", "date of the status event"),
+    "status_source": ("VARCHAR", "source of the status event"),
+})
+LINKS_SCHEMA = _schema({
+    "period": ("VARCHAR", "registry month"), "source": ("VARCHAR", "staging source"),
+    "source_file": ("VARCHAR", "file"), "source_row": ("BIGINT", "1-based row"),
+    "person_id": ("VARCHAR", "NULL when TIDAK_DITEMUKAN"),
+    "match_rule": ("VARCHAR", "DTKS, TAMBAH_BARU, GANDA_NIK_*, NIK_SAMA, NIK_SATU_DIGIT, NIK_TUKAR_DIGIT, TIDAK_DITEMUKAN"),
+    "match_score": ("DOUBLE", "match weight (sum of log2 Bayes factors)"),
+    "source_period": ("VARCHAR", "period of the staged row"),
+})
+FAMILIES_SCHEMA = _schema({
+    "period": ("VARCHAR", "month"), "family_id": ("VARCHAR", "K + 8 digits"), "nokk": ("VARCHAR", "family card"),
+    "kepala_person_id": ("VARCHAR", "family head"), "kode_desa": ("VARCHAR", "village"),
+    "desil": ("INTEGER", "DTKS decile, or DESIL_USULAN of a village TAMBAH"),
+    "n_anggota_aktif": ("INTEGER", "AKTIF members"), "status": ("VARCHAR", "AKTIF, TIDAK_AKTIF, DIKECUALIKAN"),
+})
+EXCLUSIONS_SCHEMA = _schema({
+    "period": ("VARCHAR", "month"), "family_id": ("VARCHAR", "family"), "person_id": ("VARCHAR", "person (person-level reasons)"),
+    "reason_code": ("VARCHAR", "MENINGGAL, PINDAH, MAMPU_MOBIL, MAMPU_DESA, TIDAK_DITEMUKAN"),
+    "evidence_source": ("VARCHAR", "staging source"), "evidence_file": ("VARCHAR", "file"),
+    "evidence_row": ("BIGINT", "row"), "effective_date": ("DATE", "date of the event"),
+    "evidence_period": ("VARCHAR", "period of the evidence row"),
+})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(PERSONS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="One row per real person of the month after deduplication, with status "
+                                 "(AKTIF / MENINGGAL / PINDAH) and a person_id stable across months."),
+        dg.AssetSpec(PERSON_LINKS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="Every staged row of a person-bearing source used this month, with the person "
+                                 "it refers to (or TIDAK_DITEMUKAN), the match rule and the match weight."),
+        dg.AssetSpec(FAMILIES, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="One row per NOKK: head, village, decile, active members, status."),
+        dg.AssetSpec(EXCLUSIONS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="Why a person left the active registry or a family may not receive aid, "
+                                 "with the staged row as evidence."),
+    ],
+    partitions_def=monthly_partitions,
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Resolve the month's staged rows into persons, links, families and exclusions."""
+    period = context.partition_key
+    started = time.perf_counter()
+    con = warehouse.connect()
+    try:
+        try:
+            result = build_mod.build_registry(con, period)
+        except build_mod.RegistryOrderError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        write_registry(con, result)
+    finally:
+        con.close()
+    seconds = round(time.perf_counter() - started, 2)
+    links = result.person_links
+    persons = result.persons
+    context.log.info(
+        f"registry {period}: {len(persons)} persons, {len(result.families)} families, "
+        f"{len(result.exclusions)} exclusions, {len(links)} links in {seconds}s"
+    )
+    common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds}
+    yield dg.MaterializeResult(asset_key=PERSONS, metadata={
+        **common, "dagster/row_count": len(persons), "dagster/column_schema": PERSONS_SCHEMA,
+        "by status": dg.MetadataValue.json({k: int(v) for k, v in persons["status"].value_counts().items()}),
+        "new person ids": len(result.new_person_keys["person_id"].unique()) if len(result.new_person_keys) else 0,
+    })
+    yield dg.MaterializeResult(asset_key=PERSON_LINKS, metadata={
+        **common, "dagster/row_count": len(links), "dagster/column_schema": LINKS_SCHEMA,
+        "by rule": dg.MetadataValue.json({k: int(v) for k, v in links["match_rule"].value_counts().items()}),
+    })
+    yield dg.MaterializeResult(asset_key=FAMILIES, metadata={
+        "dagster/row_count": len(result.families), "dagster/column_schema": FAMILIES_SCHEMA,
+        "by status": dg.MetadataValue.json({k: int(v) for k, v in result.families["status"].value_counts().items()}),
+    })
+    yield dg.MaterializeResult(asset_key=EXCLUSIONS, metadata={
+        "dagster/row_count": len(result.exclusions), "dagster/column_schema": EXCLUSIONS_SCHEMA,
+        "by reason": dg.MetadataValue.json({k: int(v) for k, v in result.exclusions["reason_code"].value_counts().items()}),
+    })
