@@ -22,6 +22,7 @@ from dtks_pipeline.defs.payout.tables import (
     write_summary,
 )
 from dtks_pipeline.defs.shared import FIRST_MONTH, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.lib.masking import preview_markdown
 from dtks_pipeline.lib.warehouse import table_exists
 
 GROUP = "payout"
@@ -58,17 +59,8 @@ def mask_id(value: object) -> str:
 
 
 def masked_preview(frame: pd.DataFrame, n: int = 5) -> dg.MetadataValue:
-    """First rows as markdown, NIK/NOKK masked and names dropped."""
-    df = frame.head(n).copy()
-    df = df.drop(columns=[c for c in df.columns if "nama" in c])
-    for c in df.columns:
-        if "nik" in c or "nokk" in c:
-            df[c] = df[c].map(mask_id)
-    if df.empty:
-        return dg.MetadataValue.md("_no rows_")
-    header = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    body = "\n".join("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in df.itertuples(index=False))
-    return dg.MetadataValue.md(header + body)
+    """First rows as markdown: NIK/NOKK masked (6 + 2 digits), names reduced to initials."""
+    return dg.MetadataValue.md(preview_markdown(frame, rows=n))
 
 
 def _require_registry(con, period: str) -> None:
