@@ -8,7 +8,10 @@ of SOURCES.md is present and non-empty (`AGENCY_FILES`; village files under
 `desa/` are optional by nature: only villages that held a meeting send one)
 **and** nothing in the folder was modified during the last
 `settle_seconds()` seconds (default 60, env `DTKS_DELIVERY_SETTLE_SECONDS`),
-so a file still being copied in is never read half-way. No marker file is
+so a file still being copied in is never read half-way. A file's time is
+the later of its modification and status-change time (`st_ctime`), so a file
+copied in with its original date preserved (`cp -p`, `rsync -a`, unzip)
+still counts as arriving now. No marker file is
 required: the agencies drop files, they do not run tools. Someone who wants
 to hold a month back can simply keep one agency file out of the folder.
 
@@ -51,7 +54,7 @@ class DeliveryStatus:
     period: str
     missing: tuple[str, ...]  # agency files absent or empty
     settling: tuple[str, ...]  # files modified less than settle_seconds ago
-    newest_mtime: float | None  # newest file in the folder (None: empty/absent)
+    newest_mtime: float | None  # latest arrival (max of mtime, ctime) in the folder; None: empty
     fingerprint: str  # changes whenever a file is added, removed or rewritten
     n_village_files: int
 
@@ -78,15 +81,17 @@ def delivery_status(period_dir: Path, now: float | None = None, settle: float | 
     files = [p for p in period_dir.rglob("*") if p.is_file()] if period_dir.is_dir() else []
     stats = {p.relative_to(period_dir).as_posix(): p.stat() for p in files}
     missing = tuple(f for f in AGENCY_FILES if f not in stats or stats[f].st_size == 0)
-    settling = tuple(sorted(name for name, st in stats.items() if now - st.st_mtime < settle))
+    arrived = {name: max(st.st_mtime, st.st_ctime) for name, st in stats.items()}
+    settling = tuple(sorted(name for name, t in arrived.items() if now - t < settle))
     digest = hashlib.sha256()
     for name in sorted(stats):
-        digest.update(f"{name}|{stats[name].st_size}|{stats[name].st_mtime_ns}\n".encode())
+        st = stats[name]
+        digest.update(f"{name}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}\n".encode())
     return DeliveryStatus(
         period=period_dir.name,
         missing=missing,
         settling=settling,
-        newest_mtime=max((st.st_mtime for st in stats.values()), default=None),
+        newest_mtime=max(arrived.values(), default=None),
         fingerprint=digest.hexdigest()[:16],
         n_village_files=sum(1 for name in stats if name.startswith("desa/")),
     )
