@@ -8,6 +8,10 @@ So the registry compares names in two forms:
 
 - `canonical`: upper case, letters only, abbreviations expanded; two spellings
   of the same name written by two operators become equal or very close.
+- `comparable`: the canonical name without the sex prefix (exports drop it)
+  and with each birth-order name replaced by its position (Wayan = Putu =
+  Gede = Luh, Made = Kadek = Nengah, Nyoman = Komang): operators swap these
+  synonyms freely. This is the form two records are compared in.
 - `core`: the canonical name without the prefix, birth-order names and
   titles; what is left is what actually distinguishes people, and its
   frequency tells how much an agreement is worth.
@@ -34,6 +38,12 @@ PREFIXES = ("I", "NI")
 BIRTH_ORDER = ("WAYAN", "PUTU", "GEDE", "LUH", "ILUH", "MADE", "KADEK", "NENGAH", "NYOMAN", "KOMANG", "KETUT")
 TITLES = ("IDA", "BAGUS", "AYU", "ANAK", "AGUNG", "GUSTI", "DEWA", "DESAK", "COKORDA", "NGURAH", "SAYU", "JERO")
 NON_CORE = frozenset(PREFIXES + BIRTH_ORDER + TITLES)
+# Birth-order synonyms -> one representative per position.
+BIRTH_POSITION: dict[str, str] = {
+    "WAYAN": "WAYAN", "PUTU": "WAYAN", "GEDE": "WAYAN", "LUH": "WAYAN", "ILUH": "WAYAN",
+    "MADE": "MADE", "KADEK": "MADE", "NENGAH": "MADE",
+    "NYOMAN": "NYOMAN", "KOMANG": "NYOMAN", "KETUT": "KETUT",
+}
 
 _NON_LETTERS = re.compile(r"[^A-Z ]+")
 
@@ -48,6 +58,12 @@ def _tokens(name: str | None) -> list[str]:
 def canonical(name: str | None) -> str:
     """'i md. Sudarma' -> 'I MADE SUDARMA'."""
     return " ".join(_tokens(name))
+
+
+def comparable(name: str | None) -> str:
+    """'I PUTU SUDARMA' -> 'WAYAN SUDARMA'; 'Md. Sudarma' -> 'MADE SUDARMA'."""
+    toks = [BIRTH_POSITION.get(t, t) for t in _tokens(name) if t not in PREFIXES]
+    return " ".join(toks)
 
 
 def core(name: str | None) -> str:
@@ -74,6 +90,14 @@ def _sql_token_list(column: str) -> str:
 def canonical_sql(column: str) -> str:
     """DuckDB expression computing `canonical` of a column."""
     return f"array_to_string({_sql_token_list(column)}, ' ')"
+
+
+def comparable_sql(column: str) -> str:
+    """DuckDB expression computing `comparable` of a column."""
+    prefixes = ", ".join(f"'{t}'" for t in PREFIXES)
+    whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in BIRTH_POSITION.items())
+    toks = f"list_filter({_sql_token_list(column)}, lambda t: NOT list_contains([{prefixes}], t))"
+    return f"array_to_string(list_transform({toks}, lambda t: CASE t {whens} ELSE t END), ' ')"
 
 
 def core_sql(column: str) -> str:

@@ -19,6 +19,18 @@ def test_name_forms_python_and_sql_agree(raw, canonical, core):
     assert got == (canonical, core)
 
 
+@pytest.mark.parametrize("a, b", [
+    ("I PUTU SUDARMA", "I WAYAN SUDARMA"), ("MADE SUDARMA", "I MADE SUDARMA"), ("I Md. Sudarma", "I KADEK SUDARMA"),
+    ("NI NYM SARI", "NI KOMANG SARI"),
+])
+def test_comparable_forms_agree(a, b):
+    assert names.comparable(a) == names.comparable(b)
+    con = duckdb.connect()
+    sql = names.comparable_sql("x")
+    got = [con.execute(f"SELECT {sql} FROM (SELECT ? AS x)", [v]).fetchone()[0] for v in (a, b)]
+    assert got == [names.comparable(a)] * 2
+
+
 def test_mask_nik():
     assert names.mask_nik("5108011203850001") == "510801********01"
 

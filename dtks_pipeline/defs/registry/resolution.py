@@ -11,7 +11,9 @@ The method is Fellegi-Sunter in spirit (the vocabulary is Splink's):
 1. Blocking: candidate pairs share a NIK blocking key (equal, one digit
    substituted, or two adjacent digits swapped; see lib/nik_typos.py). A
    name never creates a candidate pair on its own.
-2. Comparisons: NIK (equal / typo), birth date, sex, name (canonical form with
+2. Comparisons: NIK (equal / typo), birth date, sex (a disagreement is
+   neutral when exactly one of the two rows contradicts its own NIK: that
+   row's date or sex was mistyped), name (canonical form with
    abbreviations expanded; agreement weighted by how rare the name is, so
    "I MADE SUDARMA" earns little), NOKK, village, address (Samsat).
 3. A match weight (sum of log2 Bayes factors) per pair; pairs at or above
@@ -99,10 +101,13 @@ def build_mentions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE m AS
     SELECT row_number() OVER (ORDER BY source, source_period, source_file, source_row) AS mid, *,
-           {names.canonical_sql('nama')} AS nama_c,
+           {names.comparable_sql('nama')} AS nama_c,
            {names.core_sql('nama')} AS nama_core,
-           (nik IS NOT NULL AND tgl_lahir IS NOT NULL AND jk IS NOT NULL
-            AND substr(nik, 7, 6) = {nik_typos.nik_birth_part('tgl_lahir', 'jk')}) AS nik_konsisten
+           (nik IS NOT NULL AND tgl_lahir IS NOT NULL
+            AND (substr(nik, 7, 6) = {nik_typos.nik_birth_part('tgl_lahir', 'jk')}
+                 OR (jk IS NULL AND substr(nik, 7, 6) IN ({nik_typos.nik_birth_part('tgl_lahir', "'L'")},
+                                                           {nik_typos.nik_birth_part('tgl_lahir', "'P'")})))
+           ) AS nik_konsisten
     FROM m_raw
     """)
     con.execute("""
@@ -147,9 +152,11 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
       SELECT c.a, c.b, {nik_typos.edit_kind_sql('a.nik', 'b.nik')} AS nik_kind,
              {_name_weight_sql(n_reg)} AS w_name,
              CASE WHEN a.tgl_lahir IS NULL OR b.tgl_lahir IS NULL THEN 0
-                  WHEN a.tgl_lahir = b.tgl_lahir THEN {W_DOB_AGREE} ELSE {W_DOB_DISAGREE} END AS w_dob,
+                  WHEN a.tgl_lahir = b.tgl_lahir THEN {W_DOB_AGREE}
+                  WHEN a.nik_konsisten <> b.nik_konsisten THEN 0 ELSE {W_DOB_DISAGREE} END AS w_dob,
              CASE WHEN a.jk IS NULL OR b.jk IS NULL THEN 0
-                  WHEN a.jk = b.jk THEN {W_SEX_AGREE} ELSE {W_SEX_DISAGREE} END AS w_sex,
+                  WHEN a.jk = b.jk THEN {W_SEX_AGREE}
+                  WHEN a.nik_konsisten <> b.nik_konsisten THEN 0 ELSE {W_SEX_DISAGREE} END AS w_sex,
              CASE WHEN a.nokk IS NOT NULL AND a.nokk = b.nokk THEN {W_NOKK_AGREE} ELSE 0 END AS w_nokk,
              CASE WHEN a.kode_desa IS NOT NULL AND a.kode_desa = b.kode_desa THEN {W_DESA_AGREE} ELSE 0 END AS w_desa,
              CASE WHEN a.source = 'samsat_kendaraan' AND a.alamat IS NOT NULL AND b.alamat IS NOT NULL
