@@ -21,10 +21,14 @@ def rows(ws):
 def test_one_workbook_per_village_with_three_sheets(sample_paths, tmp_path):
     working, _ = sample_paths
     con = duckdb.connect(str(working), read_only=True)
-    files = write_worksheets(con, "2022-11", tmp_path / "ws")
+    files = write_worksheets(con, "2022-11", tmp_path / "ws", every_village=False)
+    every = write_worksheets(con, "2022-11", tmp_path / "all")
     con.close()
 
     assert [f.name for f in files] == [f"{VILLAGE_A}_SUMBERKLAMPOK.xlsx", f"{VILLAGE_B}_BANYUASRI.xlsx"]
+    assert len(every) == 148  # every desa and kelurahan of Buleleng gets its workbook
+    empty = load_workbook(next(f for f in every if f.name.startswith("5108012002")))
+    assert all(ws.max_row == 1 for ws in empty)  # header only: nothing to verify
     wb = load_workbook(files[0])
     assert wb.sheetnames == list(SHEETS)
     masuk = rows(wb["MASUK"])
@@ -49,7 +53,7 @@ def test_one_workbook_per_village_with_three_sheets(sample_paths, tmp_path):
 def test_hostile_name_is_stored_as_text_not_formula(sample_paths, tmp_path):
     working, _ = sample_paths
     con = duckdb.connect(str(working), read_only=True)
-    path = write_worksheets(con, "2022-11", tmp_path / "ws")[0]
+    path = write_worksheets(con, "2022-11", tmp_path / "ws", every_village=False)[0]
     con.close()
 
     cell = load_workbook(path)["MASUK"]["E2"]
@@ -73,5 +77,5 @@ def test_main_reads_the_published_file(sample_paths, tmp_path, capsys):
     publish(working, published)
     args = Namespace(warehouse=str(published), month="2022-11", out=str(tmp_path / "out"))
     assert main(args) == 0
-    assert "2 village worksheets" in capsys.readouterr().out
-    assert len(list((tmp_path / "out" / "2022-11").glob("*.xlsx"))) == 2
+    assert "148 village worksheets" in capsys.readouterr().out
+    assert len(list((tmp_path / "out" / "2022-11").glob("*.xlsx"))) == 148

@@ -194,20 +194,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper() or "DESA"
 
 
-def write_worksheets(con: duckdb.DuckDBPyConnection, period: str, out_dir: str | Path) -> list[Path]:
-    """Write `<out_dir>/<period>/<kode_desa>_<NAMA>.xlsx` for every village with a row; returns the files."""
+def write_worksheets(con: duckdb.DuckDBPyConnection, period: str, out_dir: str | Path, every_village: bool = True) -> list[Path]:
+    """Write `<out_dir>/<period>/<kode_desa>_<NAMA>.xlsx`; returns the files.
+
+    With `every_village` (default) each of Buleleng's villages gets a workbook,
+    empty sheets included, so a perbekel who receives none knows it was lost
+    rather than "nothing to check"; otherwise only villages with a row.
+    """
     sheets = build_sheets(con, period)
     names = village_names(con)
-    villages = sorted(set().union(*(set(f["KODE_DESA"]) for f in sheets.values())))
+    villages = set().union(*(set(f["KODE_DESA"]) for f in sheets.values()))
+    if every_village:
+        villages |= set(names)
+    villages = sorted(villages)
     target = Path(out_dir) / period
     target.mkdir(parents=True, exist_ok=True)
     written = []
+    by_village = {name: dict(tuple(frame.groupby("KODE_DESA", sort=False))) for name, frame in sheets.items()}
     for kode in villages:
         wb = Workbook()
         wb.remove(wb.active)
         for sheet_name, columns in SHEETS.items():
-            frame = sheets[sheet_name]
-            _write_sheet(wb.create_sheet(sheet_name), frame[frame["KODE_DESA"] == kode], columns)
+            frame = by_village[sheet_name].get(kode, sheets[sheet_name].iloc[0:0])
+            _write_sheet(wb.create_sheet(sheet_name), frame, columns)
         wb.properties.title = f"Verifikasi DTKS {period} desa {kode}"
         path = target / f"{kode}_{_slug(names.get(kode, 'TIDAK_DIKETAHUI'))}.xlsx"
         wb.save(path)
