@@ -87,8 +87,8 @@ def true_payments(con: duckdb.DuckDBPyConnection, periods: list[str], programs: 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def pipeline_payments(sources: Path, workdir: Path, warehouse: Path | None) -> tuple[pd.DataFrame, str]:
-    """payout.payments of an existing warehouse, or of a fresh pipeline run into the workdir."""
+def pipeline_payments(sources: Path, workdir: Path, warehouse: Path | None) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """payout.payments (and registry.persons) of an existing warehouse, or of a fresh pipeline run."""
     published = Path(warehouse) if warehouse else workdir / "dtks.duckdb"
     origin = "existing warehouse"
     if not published.exists() and not (published.parent / "work" / published.name).exists():
@@ -103,7 +103,12 @@ def pipeline_payments(sources: Path, workdir: Path, warehouse: Path | None) -> t
         pay = con.execute(
             "SELECT period, program, nokk, recipient_nik, amount_idr FROM payout.payments"
         ).df()
-    return pay, f"{origin}: {path}"
+        persons = con.execute(
+            "SELECT period, nik, nokk, status FROM registry.persons"
+        ).df() if con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'registry' AND table_name = 'persons'"
+        ).fetchone()[0] else None
+    return pay, persons, f"{origin}: {path}"
 
 
 def _prf(true_keys: set, pred_keys: set) -> dict:
@@ -115,7 +120,33 @@ def _prf(true_keys: set, pred_keys: set) -> dict:
             "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def score(truth: pd.DataFrame, pred: pd.DataFrame) -> dict:
+def diagnose_recipients(truth: pd.DataFrame, pred: pd.DataFrame, pipeline_persons: pd.DataFrame | None) -> dict:
+    """Why recipients differ on correctly paid families: upstream registry or the rule itself.
+
+    - true_recipient_missing: the pipeline's registry has no person with the true recipient's NIK
+      that month (NIK left damaged, row rejected, or merged away)
+    - true_recipient_elsewhere: that NIK is in the registry, but not AKTIF in the paid family
+    - same_inputs_other_choice: the true recipient is an active member as the pipeline sees the
+      family, and another member was chosen (a registry field such as hub_kel or tgl_lahir differs)
+    """
+    m = truth.merge(pred, on=["period", "program", "nokk"], suffixes=("_true", "_pred"))
+    bad = m[m["recipient_nik_true"] != m["recipient_nik_pred"]]
+    if pipeline_persons is None or bad.empty:
+        return {"mismatches": len(bad)}
+    reg = pipeline_persons.astype({"nik": str, "nokk": str})
+    known = bad.merge(reg.rename(columns={"nik": "recipient_nik_true", "nokk": "reg_nokk"}), on=["period", "recipient_nik_true"], how="left")
+    known = known.drop_duplicates(["period", "program", "nokk"])
+    missing = known["reg_nokk"].isna()
+    elsewhere = ~missing & ((known["status"] != "AKTIF") | (known["reg_nokk"] != known["nokk"]))
+    return {
+        "mismatches": len(bad),
+        "true_recipient_missing": int(missing.sum()),
+        "true_recipient_elsewhere": int(elsewhere.sum()),
+        "same_inputs_other_choice": int((~missing & ~elsewhere).sum()),
+    }
+
+
+def score(truth: pd.DataFrame, pred: pd.DataFrame, pipeline_persons: pd.DataFrame | None = None) -> dict:
     """Precision/recall of (period, program, NOKK), of (period, NOKK), and recipient accuracy."""
     t = truth[["period", "program", "nokk", "recipient_nik", "amount_idr"]].astype({"nokk": str, "recipient_nik": str})
     p = pred[["period", "program", "nokk", "recipient_nik", "amount_idr"]].astype({"nokk": str, "recipient_nik": str})
@@ -138,6 +169,7 @@ def score(truth: pd.DataFrame, pred: pd.DataFrame) -> dict:
     return {
         "overall": {**_prf(keys(t, ["period", "program", "nokk"]), keys(p, ["period", "program", "nokk"])), **recipients(t, p)},
         "paid_at_all": _prf(keys(t, ["period", "nokk"]), keys(p, ["period", "nokk"])),
+        "recipient_mismatch_causes": diagnose_recipients(t, p, pipeline_persons),
         "per_month_program": rows,
         "totals": {
             "true_idr": int(t["amount_idr"].sum()), "pipeline_idr": int(p["amount_idr"].sum()),
@@ -157,6 +189,7 @@ def format_table(result: dict) -> str:
     lines += ["-" * len(head), f"{'all':<8} {'(p,prog,KK)':<13} {o['true']:>6,} {o['predicted']:>6,} {o['precision']:>7.4f} {o['recall']:>7.4f} {o['f1']:>7.4f} {acc:>9}"]
     a = result["paid_at_all"]
     lines.append(f"{'all':<8} {'(p,KK) paid':<13} {a['true']:>6,} {a['predicted']:>6,} {a['precision']:>7.4f} {a['recall']:>7.4f} {a['f1']:>7.4f}")
+    lines.append(f"recipient mismatches: {result['recipient_mismatch_causes']}")
     tot = result["totals"]
     lines.append(f"Rp true {tot['true_idr']:,} / pipeline {tot['pipeline_idr']:,}")
     return "\n".join(lines)
@@ -174,8 +207,8 @@ def run(sources: Path, workdir: Path, warehouse: Path | None = None) -> dict:
         periods = build_truth_registry(sources / "_truth", con)
         truth = true_payments(con, periods, programs)
     truth_seconds = time.monotonic() - started
-    pred, origin = pipeline_payments(sources, workdir, warehouse)
-    result = score(truth, pred)
+    pred, pipeline_persons, origin = pipeline_payments(sources, workdir, warehouse)
+    result = score(truth, pred, pipeline_persons)
     result.update({
         "benchmark": "payout", "sources": str(sources), "pipeline_payments_from": origin, "periods": periods,
         "truth_allocation_seconds": round(truth_seconds, 2), "seconds": round(time.monotonic() - started, 2),
