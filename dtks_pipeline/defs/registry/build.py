@@ -98,14 +98,14 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str) -> RegistryBuild
     if not used.get("dtks"):
         raise RegistryOrderError(f"no DTKS snapshot has been staged for {period} or any earlier month")
     _ensure_key_tables(con)
-    resolution.resolve(con)
+    resolution.resolve(con, prev)
     con.execute("CREATE OR REPLACE TEMP TABLE prm AS SELECT ?::VARCHAR AS period, ?::VARCHAR AS prev", [period, prev])
 
     # 1. The most credible row of every cluster.
     con.execute("""
     CREATE OR REPLACE TEMP TABLE rep AS
     SELECT * EXCLUDE (rk) FROM (
-      SELECT c.cid, m.*, row_number() OVER (PARTITION BY c.cid ORDER BY m.nik_konsisten DESC, nik_n DESC,
+      SELECT c.cid, m.*, row_number() OVER (PARTITION BY c.cid ORDER BY (m.source = 'registry'), m.nik_konsisten DESC, nik_n DESC,
              (m.source = 'dtks') DESC, m.source_period DESC, m.mid) AS rk
       FROM (SELECT c.*, count(*) OVER (PARTITION BY c.cid, m.nik) AS nik_n FROM clusters c JOIN m USING (mid)) c
       JOIN m USING (mid)
@@ -148,8 +148,9 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str) -> RegistryBuild
     CREATE OR REPLACE TEMP TABLE ckeys AS
     SELECT DISTINCT cid, k, w FROM (
       SELECT c.cid, CASE WHEN m.source = 'dtks' THEN 'ART:' || coalesce(m.id_dtks, '') || '/' || m.id_art
+                         WHEN m.source = 'registry' THEN 'PID:' || m.prev_person_id
                          ELSE 'ROW:' || m.source || ':' || m.source_period || ':' || m.source_file || ':' || m.source_row END AS k,
-             3 AS w
+             CASE WHEN m.source = 'registry' THEN 10 ELSE 3 END AS w
       FROM clusters c JOIN m USING (mid)
       UNION ALL
       SELECT c.cid, 'NIK:' || m.nik, 1 FROM clusters c JOIN m USING (mid) WHERE m.nik IS NOT NULL
@@ -182,7 +183,8 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str) -> RegistryBuild
     """)
     new_person_keys = con.execute(f"""
     SELECT DISTINCT ON (ck.k) ck.k, p.person_id, (SELECT period FROM prm) AS first_period
-    FROM ckeys ck JOIN pid p USING (cid) ANTI JOIN {PERSON_KEYS} pk USING (k)
+    FROM (SELECT cid, k, w FROM ckeys UNION ALL SELECT cid, 'PID:' || person_id, 10 FROM pid) ck
+    JOIN pid p USING (cid) ANTI JOIN {PERSON_KEYS} pk USING (k)
     ORDER BY ck.k, ck.w DESC, p.person_id
     """).df()
 
@@ -305,6 +307,7 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str) -> RegistryBuild
     SELECT (SELECT period FROM prm) AS period, m.source, m.source_file, m.source_row, p.person_id,
            l.match_rule, round(l.match_score, 3) AS match_score, m.source_period
     FROM m JOIN mlinks l USING (mid) LEFT JOIN pid p ON p.cid = l.cid
+    WHERE m.source <> 'registry'
     ORDER BY m.source, m.source_period, m.source_file, m.source_row
     """).df()
     exclusions = con.execute("""

@@ -15,7 +15,7 @@ The method is Fellegi-Sunter in spirit (the vocabulary is Splink's):
    neutral when exactly one of the two rows contradicts its own NIK: that
    row's date or sex was mistyped), name (canonical form with
    abbreviations expanded; agreement weighted by how rare the name is, so
-   "I MADE SUDARMA" earns little), NOKK, village, address (Samsat).
+   "I MADE SUDARMA" earns little), NOKK, village, address (Samsat: does it name the person's village?).
 3. A match weight (sum of log2 Bayes factors) per pair; pairs at or above
    `MATCH_THRESHOLD` match. Weights are set by hand for precision: a false
    merge can pay the wrong person, a missed duplicate costs less.
@@ -26,6 +26,8 @@ The method is Fellegi-Sunter in spirit (the vocabulary is Splink's):
 Everything runs as DuckDB SQL over the whole export; no Python loop per row.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -42,24 +44,36 @@ W_DOB_AGREE = 6.0
 W_DOB_DISAGREE = -8.0
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
-W_NAME_VARIANT = 2.0        # Jaro-Winkler >= NAME_VARIANT_JW, not equal
+W_NAME_VARIANT = 2.0        # one token misspelt (one edit, the spelling rare next to the other)
 W_NAME_INITIALS = 1.0       # same tokens, some reduced to initials
-W_NAME_CLOSE = -2.0         # Jaro-Winkler >= NAME_CLOSE_JW
+TYPO_FREQ_RATIO = 0.1       # a misspelling is at most this frequent relative to the name it spoils
 W_NAME_DISAGREE = -8.0
 W_NAME_EQUAL_MIN = 2.0      # agreement on the commonest names
 W_NAME_EQUAL_MAX = 12.0     # agreement on a unique name
 W_NOKK_AGREE = 2.0
 W_DESA_AGREE = 1.0
-W_ALAMAT_AGREE = 4.0
-NAME_VARIANT_JW = 0.93
-NAME_CLOSE_JW = 0.85
-ALAMAT_JW = 0.90
+W_ALAMAT_AGREE = 5.0        # Samsat address names the person's village
+WILAYAH_CSV = Path(__file__).resolve().parents[2] / "reference" / "wilayah_buleleng.csv"
 MATCH_THRESHOLD = 12.0
 AMBIGUITY_MARGIN = 3.0      # a runner-up this close to the best makes a link ambiguous
 
 
-def build_mentions(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `m`: one row per staged row of every person-bearing source (views in_*)."""
+def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = None) -> None:
+    """Temp table `m`: one row per staged row of every person-bearing source (views in_*).
+
+    With `prev_period`, every person of that month's registry is one more REG
+    mention (source 'registry', no staged row): a person stays in the
+    registry when this month's export lost their row (rejected at ingestion),
+    and keeps their person_id through it.
+    """
+    prev_sql = ""
+    if prev_period:
+        prev_sql = f"""
+    UNION ALL BY NAME
+    SELECT 'registry' AS source, period AS source_period, CAST(NULL AS VARCHAR) AS source_file,
+           CAST(NULL AS BIGINT) AS source_row, 'REG' AS role, nik, nokk, nama, jenis_kelamin AS jk, tgl_lahir,
+           hub_kel, kode_desa, person_id AS prev_person_id
+    FROM registry.persons WHERE period = '{prev_period}'"""
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE m_raw AS
     SELECT 'dtks' AS source, period AS source_period, source_file, source_row, 'REG' AS role,
@@ -67,7 +81,8 @@ def build_mentions(con: duckdb.DuckDBPyConnection) -> None:
            concat_ws(' ', alamat, banjar) AS alamat, id_art, id_dtks, desil, sta_keberadaan,
            CAST(NULL AS VARCHAR) AS usulan, CAST(NULL AS VARCHAR) AS alasan, CAST(NULL AS INTEGER) AS desil_usulan,
            CAST(NULL AS DATE) AS tgl_event, CAST(NULL AS BOOLEAN) AS pindah_keluar,
-           CAST(NULL AS VARCHAR) AS kode_tujuan, CAST(NULL AS BOOLEAN) AS mobil_pribadi
+           CAST(NULL AS VARCHAR) AS kode_tujuan, CAST(NULL AS BOOLEAN) AS mobil_pribadi,
+           CAST(NULL AS VARCHAR) AS prev_person_id
     FROM in_dtks
     UNION ALL BY NAME
     SELECT 'desa' AS source, period AS source_period, source_file, source_row,
@@ -97,10 +112,11 @@ def build_mentions(con: duckdb.DuckDBPyConnection) -> None:
     UNION ALL BY NAME
     SELECT 'umkm' AS source, period AS source_period, source_file, source_row, 'LINK' AS role,
            nik, nama, tgl_lahir, kode_desa FROM in_umkm
+    {prev_sql}
     """)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE m AS
-    SELECT row_number() OVER (ORDER BY source, source_period, source_file, source_row) AS mid, *,
+    SELECT row_number() OVER (ORDER BY CASE source WHEN 'dtks' THEN 0 WHEN 'desa' THEN 1 WHEN 'registry' THEN 2 ELSE 3 END, source, source_period, source_file, source_row, prev_person_id) AS mid, *,
            {names.comparable_sql('nama')} AS nama_c,
            {names.core_sql('nama')} AS nama_core,
            (nik IS NOT NULL AND tgl_lahir IS NOT NULL
@@ -110,15 +126,30 @@ def build_mentions(con: duckdb.DuckDBPyConnection) -> None:
            ) AS nik_konsisten
     FROM m_raw
     """)
+    villages = pd.read_csv(WILAYAH_CSV, dtype=str)
+    villages = villages[villages["tingkat"].isin(["desa", "kelurahan"])]
+    villages = pd.DataFrame({"kode_desa": villages["kode"].str.replace(".", "", regex=False),
+                             "desa_key": villages["nama"].str.upper().str.replace(r"[^A-Z]", "", regex=True)})
+    con.register("_villages", villages)
+    con.execute("CREATE OR REPLACE TEMP TABLE desa_names AS SELECT * FROM _villages")
+    con.unregister("_villages")
     con.execute("""
     CREATE OR REPLACE TEMP TABLE m AS
     SELECT m.*, string_split(m.nama_c, ' ') AS nama_tok,
-           count(*) FILTER (WHERE role = 'REG') OVER (PARTITION BY nama_c) AS nama_freq
-    FROM m
+           regexp_replace(upper(coalesce(m.alamat, '')), '[^A-Z]', '', 'g') AS alamat_key, d.desa_key,
+           count(*) FILTER (WHERE role = 'REG' AND source <> 'registry') OVER (PARTITION BY nama_c) AS nama_freq
+    FROM m LEFT JOIN desa_names d USING (kode_desa)
     """)
 
 
 def _name_weight_sql(n_reg: int) -> str:
+    """Name comparison levels (a, b: mentions; da/db: their one differing token, fa/fb its frequency).
+
+    Equal comparable names earn log2(N / frequency): little for "MADE SUDARMA",
+    much for a rare name. One token apart by one edit is a spelling variant
+    only when one of the two spellings is rare next to the other (a typo);
+    two common spellings ("SUARTA" / "SUNARTA") are two different names.
+    """
     initials = (
         "(len(a.nama_tok) = len(b.nama_tok) AND list_bool_and(list_transform(range(1, len(a.nama_tok) + 1), "
         "lambda i: a.nama_tok[i] = b.nama_tok[i] "
@@ -129,9 +160,10 @@ def _name_weight_sql(n_reg: int) -> str:
         WHEN a.nama_c IS NULL OR b.nama_c IS NULL OR a.nama_c = '' OR b.nama_c = '' THEN 0
         WHEN a.nama_c = b.nama_c THEN greatest({W_NAME_EQUAL_MIN}, least({W_NAME_EQUAL_MAX},
              log2({max(n_reg, 1)}::DOUBLE / greatest(b.nama_freq, 1))))
-        WHEN jaro_winkler_similarity(a.nama_c, b.nama_c) >= {NAME_VARIANT_JW} THEN {W_NAME_VARIANT}
+        WHEN da IS NOT NULL AND damerau_levenshtein(da, db) <= 1 AND length(da) >= 4 AND length(db) >= 4
+             AND least(coalesce(fa, 0), coalesce(fb, 0)) <= {TYPO_FREQ_RATIO} * greatest(coalesce(fa, 0), coalesce(fb, 0))
+             THEN {W_NAME_VARIANT}
         WHEN {initials} THEN {W_NAME_INITIALS}
-        WHEN jaro_winkler_similarity(a.nama_c, b.nama_c) >= {NAME_CLOSE_JW} THEN {W_NAME_CLOSE}
         ELSE {W_NAME_DISAGREE} END"""
 
 
@@ -145,11 +177,26 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
     JOIN m ma ON ma.mid = ka.id JOIN m mb ON mb.mid = kb.id
     WHERE mb.role = 'REG' AND (ma.role = 'LINK' OR ka.id < kb.id)
     """)
-    n_reg = con.execute("SELECT count(*) FROM m WHERE role = 'REG'").fetchone()[0]
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE tokfreq AS
+    SELECT tok, count(*) AS n FROM (SELECT unnest(nama_tok) AS tok FROM m WHERE role = 'REG' AND source <> 'registry')
+    GROUP BY tok
+    """)
+    n_reg = con.execute("SELECT count(*) FROM m WHERE role = 'REG' AND source <> 'registry'").fetchone()[0]
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE pairs AS
-    WITH f AS (
-      SELECT c.a, c.b, {nik_typos.edit_kind_sql('a.nik', 'b.nik')} AS nik_kind,
+    WITH d AS (
+      SELECT c.a, c.b,
+             CASE WHEN len(a.nama_tok) = len(b.nama_tok) THEN
+               list_filter(range(1, len(a.nama_tok) + 1), lambda i: a.nama_tok[i] <> b.nama_tok[i]) END AS diff
+      FROM cand c JOIN m a ON a.mid = c.a JOIN m b ON b.mid = c.b
+    ), dt AS (
+      SELECT d.a, d.b,
+             CASE WHEN len(d.diff) = 1 THEN ma.nama_tok[d.diff[1]] END AS da,
+             CASE WHEN len(d.diff) = 1 THEN mb.nama_tok[d.diff[1]] END AS db
+      FROM d JOIN m ma ON ma.mid = d.a JOIN m mb ON mb.mid = d.b
+    ), f AS (
+      SELECT dt.a AS a_id, dt.b AS b_id, {nik_typos.edit_kind_sql('a.nik', 'b.nik')} AS nik_kind,
              {_name_weight_sql(n_reg)} AS w_name,
              CASE WHEN a.tgl_lahir IS NULL OR b.tgl_lahir IS NULL THEN 0
                   WHEN a.tgl_lahir = b.tgl_lahir THEN {W_DOB_AGREE}
@@ -159,12 +206,14 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
                   WHEN a.nik_konsisten <> b.nik_konsisten THEN 0 ELSE {W_SEX_DISAGREE} END AS w_sex,
              CASE WHEN a.nokk IS NOT NULL AND a.nokk = b.nokk THEN {W_NOKK_AGREE} ELSE 0 END AS w_nokk,
              CASE WHEN a.kode_desa IS NOT NULL AND a.kode_desa = b.kode_desa THEN {W_DESA_AGREE} ELSE 0 END AS w_desa,
-             CASE WHEN a.source = 'samsat_kendaraan' AND a.alamat IS NOT NULL AND b.alamat IS NOT NULL
-                       AND jaro_winkler_similarity(upper(a.alamat), upper(b.alamat)) >= {ALAMAT_JW}
+             CASE WHEN a.source = 'samsat_kendaraan' AND b.desa_key IS NOT NULL AND a.alamat_key <> ''
+                       AND contains(a.alamat_key, b.desa_key)
                   THEN {W_ALAMAT_AGREE} ELSE 0 END AS w_alamat
-      FROM cand c JOIN m a ON a.mid = c.a JOIN m b ON b.mid = c.b
+      FROM (SELECT dt.*, ta.n AS fa, tb.n AS fb FROM dt LEFT JOIN tokfreq ta ON ta.tok = dt.da
+            LEFT JOIN tokfreq tb ON tb.tok = dt.db) dt
+      JOIN m a ON a.mid = dt.a JOIN m b ON b.mid = dt.b
     )
-    SELECT a, b, nik_kind,
+    SELECT a_id AS a, b_id AS b, nik_kind,
            CASE nik_kind WHEN 'SAMA' THEN {W_NIK_SAMA} ELSE {W_NIK_TYPO} END
              + w_name + w_dob + w_sex + w_nokk + w_desa + w_alamat AS weight
     FROM f WHERE nik_kind IS NOT NULL
@@ -215,6 +264,7 @@ def link_mentions(con: duckdb.DuckDBPyConnection) -> None:
     reg AS (
       SELECT c.mid, c.cid,
              CASE WHEN c.mid = c.cid THEN CASE WHEN m.source = 'dtks' THEN 'DTKS' ELSE 'TAMBAH_BARU' END
+                  WHEN m.source = 'desa' THEN 'TAMBAH_TERDAFTAR_NIK_' || rb.nik_kind
                   ELSE 'GANDA_NIK_' || rb.nik_kind END AS match_rule,
              rb.weight AS match_score
       FROM clusters c JOIN m USING (mid) LEFT JOIN reg_best rb USING (mid)
@@ -248,9 +298,9 @@ def link_mentions(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def resolve(con: duckdb.DuckDBPyConnection) -> None:
+def resolve(con: duckdb.DuckDBPyConnection, prev_period: str | None = None) -> None:
     """Run mentions -> pairs -> clusters -> links on the views in_* of the connection."""
-    build_mentions(con)
+    build_mentions(con, prev_period)
     score_pairs(con)
     cluster_registry_mentions(con)
     link_mentions(con)
