@@ -698,7 +698,7 @@ class _Gen:
 
         def person_row(p, usulan, alasan, v, desil="", pid=None, protect=True, preset="", noflag=False,
                        nama=None, nik=None):
-            return {"v": v, "NIK": nik or self.nik[p], "NOKK": self.nokk[p], "NAMA": nama or self.name[p],
+            return {"v": v, "p": p, "NIK": nik or self.nik[p], "NOKK": self.nokk[p], "NAMA": nama or self.name[p],
                     "JNS_KEL": "L" if self.male[p] else "P", "bday": int(self.bdate[p]),
                     "HUB_KEL": str(self.hub[p]), "ALAMAT": fam_alamat[self.pfam[p]], "USULAN": usulan,
                     "ALASAN": alasan, "DESIL_USULAN": desil, "pid": self.tpid[p] if pid is None else pid,
@@ -811,6 +811,9 @@ class _Gen:
             data["KODE_DESA"][:] = kode_style
             data["NO_BA"] = np.array(["" if r["USULAN"] == "PERBAIKI" and rng.random() < 0.5 else ba for r in rs],
                                      dtype=object)
+            if rng.random() < 0.4:  # "JL. X NO. 1, BANJAR DINAS Y": needs quoting in a comma-separated file
+                data["ALAMAT"] = np.array([a + ", " + self.fams.banjar.to_numpy()[self.pfam[r["p"]]] if a else a
+                                           for a, r in zip(data["ALAMAT"], rs)], dtype=object)
             if special:
                 sel = rng.random(n) < 0.3
                 data["ALAMAT"] = np.array([a + SPECIAL_ALAMAT[int(rng.integers(0, len(SPECIAL_ALAMAT)))] if s and a else a
