@@ -1,0 +1,210 @@
+"""Run one table's suite of one month through Great Expectations 1.x.
+
+Great Expectations is imported inside `run_suite` only: it costs seconds and
+hundreds of MB, and neither the Dagster code server nor the CLI should pay
+that to load the definitions. GX analytics are switched off before import.
+
+The GX project is a file context (`great_expectations.yml`, suites,
+validation definitions, checkpoints, results and Data Docs under one folder,
+see checks.GxResource for where). Each table has one suite, one validation
+definition and one checkpoint named after it (`registry.persons`), updated
+each run since the month's row-count band and program codes change; each run
+stores one validation result under the run name `<period>` and rebuilds that
+result's Data Docs page and the index. The index lives at
+`<gx dir>/uncommitted/data_docs/local_site/index.html`.
+
+A pandas data source (`dtks_warehouse`) with one dataframe asset per table
+receives the frame at run time (GX 1.x has no DuckDB data source).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+
+from dtks_pipeline.defs.quality.suites import ERROR, Expect
+
+DATASOURCE = "dtks_warehouse"
+BATCH_DEFINITION = "whole_month"
+SAMPLE_SIZE = 5
+_LONG_DIGITS = re.compile(r"\d{9,}")
+
+
+@dataclass
+class ExpectationOutcome:
+    label: str
+    severity: str
+    success: bool
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    sample: list = field(default_factory=list)
+    observed_value: object = None
+    exception: str | None = None
+    bounds: dict = field(default_factory=dict)  # min/max/value of a table-level expectation
+
+    def as_metadata(self) -> dict:
+        out: dict = {"severity": self.severity}
+        if self.unexpected_count is not None:
+            out["unexpected_count"] = self.unexpected_count
+            out["unexpected_percent"] = round(self.unexpected_percent or 0.0, 3)
+            out["sample (masked)"] = self.sample
+        if self.observed_value is not None:
+            out["observed_value"] = safe_value(self.observed_value)
+        if self.bounds:
+            out["expected"] = self.bounds
+        if self.exception:
+            out["exception"] = self.exception
+        return out
+
+
+@dataclass
+class SuiteOutcome:
+    table: str
+    period: str
+    rows: int
+    expectations: list[ExpectationOutcome]
+    docs_index: Path | None
+    docs_page: Path | None
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [e for e in self.expectations if not e.success]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    @property
+    def severity(self) -> str:
+        """ERROR when any failed expectation is an ERROR one, else WARN."""
+        return "WARN" if self.failed and all(e.severity != ERROR for e in self.failed) else ERROR
+
+
+def safe_value(value: object) -> object:
+    """A sample value fit for metadata: ids come masked from `frames`; as a last
+    guard any run of 9+ digits left in a string is starred except its first 6
+    and last 2 digits."""
+    if isinstance(value, (list, tuple)):
+        return [safe_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): safe_value(v) for k, v in value.items()}
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, (int, float, bool)):
+        return value
+    text = str(value)
+    return _LONG_DIGITS.sub(lambda m: m.group()[:6] + "*" * (len(m.group()) - 8) + m.group()[-2:], text)
+
+
+def _path_of(url: str | None) -> Path | None:
+    if not url:
+        return None
+    return Path(unquote(urlparse(url).path)) if url.startswith("file://") else Path(url)
+
+
+def _context(gx_dir: Path):
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", context_root_dir=str(gx_dir))
+    pb = context.variables.progress_bars
+    if pb is None or getattr(pb, "globally", True):
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context.variables.save()
+    return context
+
+
+def _batch_definition(context, table: str):
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = context.data_sources.add_pandas(DATASOURCE)
+    # get_asset / get_batch_definition (not iterating `.assets`): objects bound to this context.
+    try:
+        asset = source.get_asset(table)
+    except LookupError:
+        asset = source.add_dataframe_asset(table)
+    try:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+
+def _outcome(result, fallback: Expect | None) -> ExpectationOutcome:
+    config = result.expectation_config
+    meta = config.meta or {}
+    label = meta.get("label") or (fallback.label if fallback else config.type)
+    body = result.result or {}
+    exc = result.exception_info or {}
+    if isinstance(exc, dict) and "raised_exception" not in exc and exc:
+        exc = next(iter(exc.values()), {})  # keyed by metric in some results
+    message = exc.get("exception_message") if isinstance(exc, dict) and exc.get("raised_exception") else None
+    counts = body.get("partial_unexpected_counts") or []
+    sample = [safe_value(c.get("value")) for c in counts][:SAMPLE_SIZE] if counts else [
+        safe_value(v) for v in (body.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+    ]
+    return ExpectationOutcome(
+        label=label,
+        severity=meta.get("severity", ERROR),
+        success=bool(result.success),
+        unexpected_count=body.get("unexpected_count"),
+        unexpected_percent=body.get("unexpected_percent"),
+        sample=sample,
+        observed_value=body.get("observed_value"),
+        exception=(message or None) and str(message)[:300],
+        bounds={k: v for k, v in config.kwargs.items() if k in ("min_value", "max_value", "value") and v is not None}
+        if config.kwargs.get("column") is None else {},
+    )
+
+
+def run_suite(
+    gx_dir: Path, table: str, period: str, frame: pd.DataFrame, expectations: list[Expect], build_docs: bool = True
+) -> SuiteOutcome:
+    """Validate `frame` (one month of `table`, already masked), store the result and
+    (unless `build_docs` is False: rendering costs ~0.5 s a table) update its Data Docs page and the index."""
+    context = _context(Path(gx_dir))
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    batch_definition = _batch_definition(context, table)
+    suite = gx.ExpectationSuite(
+        name=table,
+        expectations=[getattr(gxe, e.type)(**e.kwargs, meta={"label": e.label, "severity": e.severity}) for e in expectations],
+        meta={"notes": f"dtks_pipeline quality suite for {table}; rebuilt each month (row-count band, program codes)."},
+    )
+    suite = context.suites.add_or_update(suite)
+    validation = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=table, data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=table,
+        validation_definitions=[validation],
+        actions=[UpdateDataDocsAction(name="update_data_docs")] if build_docs else [],
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+    ))
+    run_id = RunIdentifier(run_name=period, run_time=dt.datetime.now(dt.timezone.utc))
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+
+    by_label = {e.label: e for e in expectations}
+    outcomes: list[ExpectationOutcome] = []
+    docs_page = None
+    for identifier, validation_result in result.run_results.items():
+        for r in validation_result.results:
+            outcomes.append(_outcome(r, by_label.get((r.expectation_config.meta or {}).get("label"))))
+        if build_docs:
+            urls = context.get_docs_sites_urls(resource_identifier=identifier)
+            docs_page = _path_of(urls[0]["site_url"]) if urls else None
+    index = context.get_docs_sites_urls() if build_docs else []
+    docs_index = _path_of(index[0]["site_url"]) if index else None
+    return SuiteOutcome(table, period, len(frame), outcomes, docs_index, docs_page)
