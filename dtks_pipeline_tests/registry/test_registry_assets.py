@@ -23,6 +23,8 @@ NIK_G = nik("01", "1982-04-04", "L", 4)           # angkot owner
 NIK_H = nik("01", "1985-08-08", "L", 5)           # private car owner
 NIK_J = nik("01", "1990-09-09", "P", 6)           # moves inside Buleleng
 NIK_K = nik("01", "2022-11-20", "P", 7)           # born in November, appears in December
+NIK_B = nik("01", "1975-03-03", "P", 8)           # name corrected by the village in November
+NIK_E = nik("01", "1962-02-02", "P", 9)           # her December DTKS row is missing
 
 
 def _dtks(with_baby: bool = False) -> list[dict]:
@@ -63,7 +65,17 @@ def _stage_all(con) -> None:
         dict(nik=NIK_J, nokk=nokk(5), nama="NI LUH AYU", tgl_pindah="2022-11-10", kode_desa_asal=DESA_A,
              kode_wilayah_tujuan=DESA_C, pindah_keluar=False),
     ])
-    write_staging(con, "dtks", "2022-12", _dtks(with_baby=True))
+    write_staging(con, "desa", "2022-11", [
+        # TAMBAH of a man already in DTKS: links to him, no new person
+        dict(kode_desa=DESA_A, nik=NIK_A, nokk=nokk(1), nama="I MADE SUDARMA", jenis_kelamin="L",
+             tgl_lahir="1970-05-12", hub_kel=1, usulan="TAMBAH", alasan="ANGGOTA_BARU", no_ba="BA-1",
+             tgl_musdes="2022-11-05", source_file=f"desa/{DESA_A}.csv"),
+        # PERBAIKI of B's name: replaces the name, keeps the person_id
+        dict(kode_desa=DESA_A, nik=NIK_B, nokk=nokk(1), nama="NI KETUT SARIASIH", jenis_kelamin="P",
+             tgl_lahir="1975-03-03", usulan="PERBAIKI", source_file=f"desa/{DESA_A}.csv"),
+    ])
+    dec = [r for r in _dtks(with_baby=True) if r["id_art"] != "E1"]   # E's December row was lost at ingestion
+    write_staging(con, "dtks", "2022-12", dec)
 
 
 def _materialize(resource: WarehouseResource, period: str, raise_on_error: bool = True):
@@ -192,3 +204,16 @@ def test_month_out_of_order_fails(tmp_path):
     assert not result.success
     failure = [e for e in result.all_events if e.is_step_failure][0]
     assert "2022-11" in str(failure.step_failure_data.error) and "in order" in str(failure.step_failure_data.error)
+
+
+def test_village_tambah_perbaiki_and_lost_rows(con):
+    a_oct = _person(con, "2022-10", NIK_A)["person_id"]
+    tambah = con.execute("""SELECT person_id, match_rule FROM registry.person_links WHERE period = '2022-11'
+                            AND source = 'desa' AND source_row = 1""").fetchone()
+    assert tambah[0] == a_oct and tambah[1].startswith("TAMBAH_TERDAFTAR")
+    assert con.execute("SELECT count(*) FROM registry.persons WHERE period = '2022-11'").fetchone()[0] == 8
+    b_oct, b_nov = _person(con, "2022-10", NIK_B), _person(con, "2022-11", NIK_B)
+    assert b_oct["nama"] == "NI KETUT SARI" and b_nov["nama"] == "NI KETUT SARIASIH"
+    assert b_oct["person_id"] == b_nov["person_id"]
+    # a person whose December row is missing stays, with the same id
+    assert _person(con, "2022-12", NIK_E)["person_id"] == _person(con, "2022-11", NIK_E)["person_id"]

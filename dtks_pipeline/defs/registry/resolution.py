@@ -164,6 +164,8 @@ def _name_weight_sql(n_reg: int) -> str:
              AND least(coalesce(fa, 0), coalesce(fb, 0)) <= {TYPO_FREQ_RATIO} * greatest(coalesce(fa, 0), coalesce(fb, 0))
              THEN {W_NAME_VARIANT}
         WHEN {initials} THEN {W_NAME_INITIALS}
+        -- same NIK, and the name may be the very field a village corrected: no evidence either way
+        WHEN a.nik = b.nik AND (a.usulan = 'PERBAIKI' OR a.source = 'registry' OR b.source = 'registry') THEN 0
         ELSE {W_NAME_DISAGREE} END"""
 
 
