@@ -27,6 +27,7 @@ import pandas as pd
 
 from dtks_pipeline.defs.payout.allocation import allocate, load_registry_month
 from dtks_pipeline.defs.payout.programs import Program, load_programs
+from dtks_pipeline.lib.warehouse import table_exists
 
 TRUTH_FILES = ("persons.csv", "families.csv", "registry.csv", "exclusions.csv", "sector.csv")
 FAMILY_REASONS = ("MAMPU_MOBIL", "MAMPU_DESA", "TIDAK_DITEMUKAN")
@@ -99,15 +100,16 @@ def pipeline_payments(sources: Path, workdir: Path, warehouse: Path | None) -> t
         if code != 0:
             print(f"payout benchmark: the pipeline run returned {code}; scoring what it wrote", file=sys.stderr)
     path = published if published.exists() else published.parent / "work" / published.name
-    with duckdb.connect(str(path), read_only=True) as con:
-        pay = con.execute(
-            "SELECT period, program, nokk, recipient_nik, amount_idr FROM payout.payments"
-        ).df()
-        persons = con.execute(
-            "SELECT period, nik, nokk, status FROM registry.persons"
-        ).df() if con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'registry' AND table_name = 'persons'"
-        ).fetchone()[0] else None
+    pay = pd.DataFrame(columns=["period", "program", "nokk", "recipient_nik", "amount_idr"])
+    persons = None
+    if path.exists():
+        with duckdb.connect(str(path), read_only=True) as con:
+            if table_exists(con, "payout.payments"):
+                pay = con.execute("SELECT period, program, nokk, recipient_nik, amount_idr FROM payout.payments").df()
+            if table_exists(con, "registry.persons"):
+                persons = con.execute("SELECT period, nik, nokk, status FROM registry.persons").df()
+    if pay.empty:
+        print(f"payout benchmark: no payout.payments in {path}; every true payment counts as missed", file=sys.stderr)
     return pay, persons, f"{origin}: {path}"
 
 
