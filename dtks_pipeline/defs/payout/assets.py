@@ -16,6 +16,7 @@ import pandas as pd
 from dtks_pipeline.defs.payout.allocation import allocate, load_registry_month
 from dtks_pipeline.defs.payout.programs import SECTOR_SOURCES, ProgramsResource
 from dtks_pipeline.defs.payout.tables import (
+    DDL,
     PreviousMonthMissing,
     previous_payments,
     write_allocation,
@@ -48,6 +49,13 @@ PAYMENTS_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("rank", "INTEGER", description="position among the program's eligible families"),
     dg.TableColumn("entry_reason", "VARCHAR", description="LANJUTAN or BARU"),
 ])
+
+
+def ddl_schema(qualified: str) -> dg.TableSchema:
+    """The UI column schema of a payout table, read from its DDL (tables.DDL)."""
+    body = DDL[qualified].strip().strip("()")
+    pairs = [part.split() for part in body.split(",") if part.strip()]
+    return dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in pairs])
 
 
 def mask_id(value: object) -> str:
@@ -96,13 +104,13 @@ def _counts(frame: pd.DataFrame, column: str) -> dict:
             WAITING_LIST,
             description="Eligible families beyond the quota, per program, in rank order.",
             deps=REGISTRY_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
-            metadata={"dagster/table_name": "payout.waiting_list"},
+            metadata={"dagster/table_name": "payout.waiting_list", "dagster/column_schema": ddl_schema("payout.waiting_list")},
         ),
         dg.AssetSpec(
             CHANGES,
             description="Families that entered (MASUK) or left (KELUAR) each program against the previous month, with reason_code.",
             deps=REGISTRY_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
-            metadata={"dagster/table_name": "payout.changes"},
+            metadata={"dagster/table_name": "payout.changes", "dagster/column_schema": ddl_schema("payout.changes")},
         ),
     ],
     partitions_def=monthly_partitions,
@@ -162,7 +170,7 @@ def payout_allocation(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     deps=[PAYMENTS],
     partitions_def=monthly_partitions,
     group_name=GROUP, kinds=KINDS, owners=OWNERS, pool=WAREHOUSE_POOL,
-    metadata={"dagster/table_name": "payout.summary"},
+    metadata={"dagster/table_name": "payout.summary", "dagster/column_schema": ddl_schema("payout.summary")},
 )
 def payout_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     period = context.partition_key
