@@ -14,7 +14,7 @@ EARLIEST = pd.Timestamp("1900-01-01")
 def parse(raw: pd.Series) -> pd.Series:
     """Parse each value in whichever listed format it has; NaT where none fits
     or the date does not exist (31-02-1980)."""
-    text = raw.astype("string").fillna("").str.strip()
+    text = raw.astype("string[pyarrow]").fillna("").str.strip()
     # Spreadsheet datetimes arrive as 'YYYY-MM-DD 00:00:00'.
     text = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", r"\1", regex=True)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")

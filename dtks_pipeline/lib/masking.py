@@ -16,7 +16,7 @@ DROP_COLUMNS = ("tgl_lahir", "raw_record")
 
 def mask_name(value: pd.Series) -> pd.Series:
     """'I MADE SUDARMA' -> 'I. M. S.'"""
-    return value.astype("string").str.split().map(
+    return value.astype("string[pyarrow]").str.split().map(
         lambda words: " ".join(w[0] + "." for w in words) if isinstance(words, list) else pd.NA
     )
 

@@ -22,20 +22,20 @@ def repair(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     notation, letters, or anything that is not 16 digits after repair. Empty
     values are neither (the caller reports KOLOM_WAJIB_KOSONG where required).
     """
-    text = raw.astype("string").fillna("").str.strip()
+    text = raw.astype("string[pyarrow]").fillna("").str.strip()
     text = text.str.lstrip("'`\u2019")
     scientific = text.str.match(_SCIENTIFIC)
     cleaned = text.str.replace(r"\.0$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
     ok = cleaned.str.fullmatch(r"\d{16}") & ~scientific
     damaged = ~ok & (text != "")
-    return cleaned.where(ok, pd.NA).astype("string"), damaged.astype(bool)
+    return cleaned.where(ok, pd.NA).astype("string[pyarrow]"), damaged.astype(bool)
 
 
 def _valid_dates(day: pd.Series, month: pd.Series, yy: pd.Series) -> pd.Series:
     """True where DD-MM-YY is a real date in 19YY or 20YY."""
     ok = pd.Series(False, index=day.index)
     for century in ("19", "20"):
-        text = century + yy + "-" + month + "-" + day.astype("string").str.zfill(2)
+        text = century + yy + "-" + month + "-" + day.astype("string[pyarrow]").str.zfill(2)
         ok |= pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").notna()
     return ok
 
@@ -51,7 +51,7 @@ def _region_ok(value: pd.Series) -> pd.Series:
 
 def valid_nik(nik: pd.Series) -> pd.Series:
     """Structural validity of repaired 16-digit NIKs (NA counts as invalid)."""
-    value = nik.astype("string").fillna("0" * 16)
+    value = nik.astype("string[pyarrow]").fillna("0" * 16)
     day = value.str[6:8].astype(int)
     day = day.where(day <= 40, day - 40)
     dates_ok = _valid_dates(day, value.str[8:10], value.str[10:12])
@@ -60,7 +60,7 @@ def valid_nik(nik: pd.Series) -> pd.Series:
 
 def valid_nokk(nokk: pd.Series) -> pd.Series:
     """Structural validity of repaired 16-digit NOKKs (issue date has no +40)."""
-    value = nokk.astype("string").fillna("0" * 16)
+    value = nokk.astype("string[pyarrow]").fillna("0" * 16)
     dates_ok = _valid_dates(value.str[6:8].astype(int), value.str[8:10], value.str[10:12])
     return (_region_ok(value) & dates_ok & (value.str[12:16] != "0000")).astype(bool)
 
@@ -68,7 +68,7 @@ def valid_nokk(nokk: pd.Series) -> pd.Series:
 def agrees_with_person(nik: pd.Series, birth_date: pd.Series, sex: pd.Series) -> pd.Series:
     """True where the NIK's date and sex part agree with the row's birth date (datetime)
     and sex ('L'/'P'); NA inputs count as agreeing (nothing to compare)."""
-    value = nik.astype("string")
+    value = nik.astype("string[pyarrow]")
     day = pd.to_numeric(value.str[6:8], errors="coerce")
     nik_female = day > 40
     nik_day = day.where(~nik_female, day - 40)
@@ -85,5 +85,5 @@ def agrees_with_person(nik: pd.Series, birth_date: pd.Series, sex: pd.Series) ->
 
 def mask(value: pd.Series) -> pd.Series:
     """First 6 and last 2 digits kept: '510801********01' (for logs and analysts)."""
-    text = value.astype("string")
+    text = value.astype("string[pyarrow]")
     return (text.str[:6] + "*" * 8 + text.str[14:16]).where(text.str.len() == 16, text)

@@ -61,7 +61,7 @@ def normalize_name(value: str) -> str:
 
 def digits_only(value: pd.Series) -> pd.Series:
     """'51.08.01.2001' and ' 5108012001 ' -> '5108012001' (NaN stays NaN)."""
-    return value.astype("string").str.replace(r"[^0-9]", "", regex=True)
+    return value.astype("string[pyarrow]").str.replace(r"[^0-9]", "", regex=True)
 
 
 @dataclass(frozen=True)
@@ -117,4 +117,4 @@ def resolve_village_names(kecamatan: pd.Series, desa: pd.Series, fuzzy_cutoff: f
     distinct = pairs.drop_duplicates().copy()
     distinct["kode"] = [resolve(k, d) for k, d in zip(distinct["kec"], distinct["desa"])]
     merged = pairs.merge(distinct, on=["kec", "desa"], how="left")
-    return pd.Series(merged["kode"].to_numpy(), index=kecamatan.index, dtype="string")
+    return pd.Series(merged["kode"].to_numpy(), index=kecamatan.index, dtype="string[pyarrow]")

@@ -100,7 +100,7 @@ def _frame(source_file: str, rows: list[list[str]], columns: tuple[str, ...], fo
                 if is_formula:
                     formula_column.iat[i] = names[j]
                     break
-    blank = frame.apply(lambda col: col.astype(str).str.strip() == "").all(axis=1)
+    blank = pd.concat([frame[c].astype("string[pyarrow]").str.strip() == "" for c in frame.columns], axis=1).all(axis=1)
     return RawDelivery(source_file, frame[~blank], formula_column[~blank], int(blank.sum()), encoding, sha)
 
 
@@ -114,7 +114,14 @@ def read_csv(path: Path, source_file: str, columns: tuple[str, ...], separators:
     first_line = text.lstrip("\ufeff").splitlines()[0]
     # The allowed separator that splits the header into the most fields.
     sep = max(separators, key=lambda s: first_line.count(s))
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    try:
+        # The C parser is fast; blank lines are kept so row numbers stay true.
+        table = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False, engine="c", quotechar='"')
+        rows = table.fillna("").to_numpy().tolist()
+    except pd.errors.ParserError:
+        # Ragged rows (more fields than the header): the csv module takes them as they are.
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
     return _frame(source_file, rows, columns, None, encoding, hashlib.sha256(data).hexdigest(), text=text, sep=sep)
 
 

@@ -158,7 +158,7 @@ def staging_columns(source: str) -> dict[str, str]:
 
 def _clean_text(values: pd.Series) -> pd.Series:
     """Trim and collapse inner spaces; '' becomes NA."""
-    text = values.astype("string").str.replace(r"\s+", " ", regex=True).str.strip()
+    text = values.astype("string[pyarrow]").str.replace(r"\s+", " ", regex=True).str.strip()
     return text.mask(text == "")
 
 
@@ -175,7 +175,7 @@ def _repair_column(col: Col, raw: pd.DataFrame, source: str) -> pd.Series:
     if col.kind == "code":
         upper = text.str.upper().str.replace(r"[\s_]+", " ", regex=True)
         if isinstance(col.codes, dict):
-            return upper.map(lambda v: col.codes.get(v, v) if isinstance(v, str) else v).astype("string")
+            return upper.map(col.codes).astype("string[pyarrow]").fillna(upper)
         if col.name in ("usulan", "alasan"):
             return upper.str.replace(" ", "_", regex=False)
         return upper.replace({"PICKUP": "PICK UP", "PICK-UP": "PICK UP"})
@@ -188,9 +188,13 @@ def _repair_column(col: Col, raw: pd.DataFrame, source: str) -> pd.Series:
 
 # ---------------------------------------------------------------- the pandera schema
 
-def _check(fn, reason: str, header: str) -> pa.Check:
-    # pandera reports a failure by its `error` text: carry the reason code and the column in it.
-    return pa.Check(fn, name=reason, error=f"{reason}|{header}")
+def _check(fn, reason: str, header: str, frame: bool = False) -> pa.Check:
+    """A check named by its reason code. pandera reports a failure by its `error`
+    text, so the reason and the column travel in it. Column values reach `fn`
+    as Arrow strings, whose .str methods are vectorised (object strings are not)."""
+    if frame:
+        return pa.Check(fn, name=reason, error=f"{reason}|{header}")
+    return pa.Check(lambda s: fn(s.astype("string[pyarrow]")).fillna(False).astype(bool), name=reason, error=f"{reason}|{header}")
 
 
 def _date_ok(period: str):
@@ -240,22 +244,22 @@ def build_schema(source: str, period: str, file_village: str | None = None) -> p
             checks.append(_check(_region_ok, "WILAYAH_TIDAK_DIKENAL", header))
         columns[col.name] = pa.Column(object, checks=checks, nullable=True, required=True)
         if col.required and not (col.kind == "village" and col.header is None):
-            frame_checks.append(_check(lambda df, name=col.name: df[name].notna(), "KOLOM_WAJIB_KOSONG", header))
+            frame_checks.append(_check(lambda df, name=col.name: df[name].notna(), "KOLOM_WAJIB_KOSONG", header, frame=True))
     columns["_formula"] = pa.Column(object, _check(lambda s: s == "", "SEL_FORMULA", "cell"))
 
     if source == "dtks":  # DESA is required; a name that resolves to no village is unknown
-        frame_checks.append(_check(lambda df: df["_desa_nama"].notna(), "KOLOM_WAJIB_KOSONG", "DESA"))
-        frame_checks.append(_check(lambda df: df["_desa_nama"].isna() | df["kode_desa"].notna(), "WILAYAH_TIDAK_DIKENAL", "DESA"))
+        frame_checks.append(_check(lambda df: df["_desa_nama"].notna(), "KOLOM_WAJIB_KOSONG", "DESA", frame=True))
+        frame_checks.append(_check(lambda df: df["_desa_nama"].isna() | df["kode_desa"].notna(), "WILAYAH_TIDAK_DIKENAL", "DESA", frame=True))
     if source == "desa":
         tambah_hapus = lambda df: df["usulan"].isin(["TAMBAH", "HAPUS"])  # noqa: E731
         frame_checks += [
-            _check(lambda df: ~tambah_hapus(df) | df["alasan"].notna(), "KOLOM_WAJIB_KOSONG", "ALASAN"),
-            _check(lambda df: (df["usulan"] != "TAMBAH") | df["nokk"].notna(), "KOLOM_WAJIB_KOSONG", "NOKK"),
+            _check(lambda df: ~tambah_hapus(df) | df["alasan"].notna(), "KOLOM_WAJIB_KOSONG", "ALASAN", frame=True),
+            _check(lambda df: (df["usulan"] != "TAMBAH") | df["nokk"].notna(), "KOLOM_WAJIB_KOSONG", "NOKK", frame=True),
             _check(lambda df: ~tambah_hapus(df) | df["alasan"].isna()
                    | pd.Series([a in ALASAN.get(u, set()) for u, a in zip(df["usulan"], df["alasan"])], index=df.index),
-                   "KODE_TIDAK_VALID", "ALASAN"),
-            _check(lambda df: df["kode_desa"].isna() | (df["kode_desa"] == file_village), "DESA_TIDAK_SESUAI", "KODE_DESA"),
-            _check(lambda df: ~tambah_hapus(df) | df["no_ba"].notna(), "TANPA_BERITA_ACARA", "NO_BA"),
+                   "KODE_TIDAK_VALID", "ALASAN", frame=True),
+            _check(lambda df: df["kode_desa"].isna() | (df["kode_desa"] == file_village), "DESA_TIDAK_SESUAI", "KODE_DESA", frame=True),
+            _check(lambda df: ~tambah_hapus(df) | df["no_ba"].notna(), "TANPA_BERITA_ACARA", "NO_BA", frame=True),
         ]
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
 
@@ -285,7 +289,7 @@ def _finalize(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         elif col.kind == "int":
             out[col.name] = pd.to_numeric(values, errors="coerce").astype("Int64")
         else:
-            out[col.name] = values.astype("string")
+            out[col.name] = values.astype("string[pyarrow]")
     if source == "dukcapil_pindah":
         out["pindah_keluar"] = out["kode_wilayah_tujuan"].str[:4] != regions.BULELENG
     if source == "samsat_kendaraan":
