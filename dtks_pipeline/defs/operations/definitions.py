@@ -12,12 +12,14 @@ from dtks_pipeline.defs.operations.assets import asset_keys_of, build_published_
 from dtks_pipeline.defs.operations.jobs import monthly_job
 from dtks_pipeline.defs.operations.schedules import monthly_schedule
 from dtks_pipeline.defs.operations.sensors import delivery_sensor
-from dtks_pipeline.defs.payout.definitions import defs as payout_defs
-from dtks_pipeline.defs.quality.definitions import defs as quality_defs
-from dtks_pipeline.defs.registry.definitions import defs as registry_defs
-from dtks_pipeline.defs.sources.definitions import defs as sources_defs
+from dtks_pipeline.defs.payout import definitions as payout
+from dtks_pipeline.defs.quality import definitions as quality
+from dtks_pipeline.defs.registry import definitions as registry
+from dtks_pipeline.defs.sources import definitions as sources
 
-UPSTREAM_DEFS = (sources_defs, registry_defs, payout_defs, quality_defs)
+# Modules, not their `defs` objects: Dagster refuses a module that holds more
+# than one Definitions object at module scope, should anyone load this one.
+UPSTREAM_DEFS = (sources.defs, registry.defs, payout.defs, quality.defs)
 
 published_warehouse = build_published_warehouse(asset_keys_of(UPSTREAM_DEFS))
 
