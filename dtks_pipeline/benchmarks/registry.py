@@ -149,6 +149,8 @@ def score_stability(con: duckdb.DuckDBPyConnection, truth_rows: pd.DataFrame, pe
         m = _person_truth_map(con, truth_rows, period)
         m["period"] = period
         frames.append(m)
+    if not frames:
+        return {"true_persons_in_several_months": 0, "with_one_person_id": 0}
     allm = pd.concat(frames)
     per_true = allm.groupby("true_person_id")["person_id"].nunique()
     multi = allm.groupby("true_person_id")["period"].nunique() > 1

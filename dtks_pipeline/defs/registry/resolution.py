@@ -160,10 +160,12 @@ def _name_weight_sql(n_reg: int) -> str:
         WHEN a.nama_c IS NULL OR b.nama_c IS NULL OR a.nama_c = '' OR b.nama_c = '' THEN 0
         WHEN a.nama_c = b.nama_c THEN greatest({W_NAME_EQUAL_MIN}, least({W_NAME_EQUAL_MAX},
              log2({max(n_reg, 1)}::DOUBLE / greatest(b.nama_freq, 1))))
-        WHEN da IS NOT NULL AND damerau_levenshtein(da, db) <= 1 AND length(da) >= 4 AND length(db) >= 4
+        WHEN da IS NOT NULL AND damerau_levenshtein(da, db) <= 1 AND length(da) >= 3 AND length(db) >= 3
              AND least(coalesce(fa, 0), coalesce(fb, 0)) <= {TYPO_FREQ_RATIO} * greatest(coalesce(fa, 0), coalesce(fb, 0))
              THEN {W_NAME_VARIANT}
         WHEN {initials} THEN {W_NAME_INITIALS}
+        -- same NIK and birth date, names one or two edits apart: a NIK is one person's, no evidence either way
+        WHEN a.nik = b.nik AND a.tgl_lahir = b.tgl_lahir AND damerau_levenshtein(a.nama_c, b.nama_c) <= 2 THEN 0
         -- same NIK, and the name may be the very field a village corrected: no evidence either way
         WHEN a.nik = b.nik AND (a.usulan = 'PERBAIKI' OR a.source = 'registry' OR b.source = 'registry') THEN 0
         ELSE {W_NAME_DISAGREE} END"""
