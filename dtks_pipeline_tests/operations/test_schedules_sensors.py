@@ -35,10 +35,17 @@ def published(instance, period):
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=PUBLISHED_KEY, partition=period))
 
 
-@pytest.fixture()
-def instance():
+@pytest.fixture(scope="module")
+def _module_instance():
     with dg.instance_for_test() as inst:
         yield inst
+
+
+@pytest.fixture()
+def instance(_module_instance):
+    """A real instance (SQLite in a temp DAGSTER_HOME), emptied for each test."""
+    _module_instance.wipe()
+    yield _module_instance
 
 
 def tick(instance, root):
