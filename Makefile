@@ -9,17 +9,23 @@ export DTKS_WAREHOUSE ?= $(CURDIR)/data/warehouse/dtks.duckdb
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: env demo test ui lock sample benchmark clean
+.PHONY: env demo test ui lock sample benchmark clean instance-postgres
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip sync --quiet -p $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet -p $(BIN)/python --no-deps -e .
-	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	touch $@
 
-env: $(BIN)/.installed
+# The instance configuration (SQLite in DAGSTER_HOME); `make instance-postgres` switches it.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+
+env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+instance-postgres: env
+	cp dagster_postgres.yaml $(DAGSTER_HOME)/dagster.yaml
 
 # Sample deliveries are generated once (deterministic by seed); delete data/sources to regenerate.
 $(DTKS_SOURCES)/2022-10: | $(BIN)/.installed
@@ -37,7 +43,9 @@ ui: env
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 benchmark: env sample
-	$(BIN)/dtks benchmark --sources $(DTKS_SOURCES)
+	$(BIN)/dtks benchmark ingestion --sources $(DTKS_SOURCES)
+	$(BIN)/dtks benchmark registry --sources $(DTKS_SOURCES)
+	$(BIN)/dtks benchmark payout --sources $(DTKS_SOURCES)
 
 # Re-pin the transitive dependency set after changing pyproject.toml.
 lock: env

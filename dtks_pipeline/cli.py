@@ -13,10 +13,11 @@ from pathlib import Path
 def _cmd_generate(args: argparse.Namespace) -> int:
     from dtks_pipeline.sample.generator import generate
 
+    print(f"Generating sample deliveries for {args.families:,} families (seed {args.seed}) into {args.out}", flush=True)
     summary = generate(Path(args.out), families=args.families, seed=args.seed, progress=lambda msg: print(f"  {msg}", flush=True))
-    print(f"Sample deliveries written to {args.out}")
-    for key, value in summary.items():
-        print(f"  {key}: {value:,}" if isinstance(value, int) else f"  {key}: {value}")
+    periods = sorted(k for k in summary if k[:1].isdigit())
+    print(f"Sample deliveries written to {args.out}: months {', '.join(periods)}; ground truth in {Path(args.out) / '_truth'}"
+          + (f" ({summary['seconds']:.1f} s)" if isinstance(summary.get("seconds"), (int, float)) else ""))
     return 0
 
 

@@ -19,7 +19,9 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         payout_defs,
         quality_defs,
         operations_defs,
-        dg.Definitions(resources=resources or default_resources()),
+        # In process: DuckDB takes one writer per file, and a check must never open the
+        # file while another process's step writes it (runs from the UI included).
+        dg.Definitions(resources=resources or default_resources(), executor=dg.in_process_executor),
     )
 
 

@@ -57,8 +57,10 @@ def _instance() -> dg.DagsterInstance:
 
 def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance) -> MonthResult:
     started = time.monotonic()
-    # Dagster's console log is kept to warnings: progress and the summary are printed by us.
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's own console log stays quiet (its errors carry stack traces); the runner
+    # prints progress, each failure in one line, and the summary. Full logs are in the
+    # instance (DAGSTER_HOME) and visible in the UI.
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False, run_config=run_config)
     failed_steps = []
     for event in result.all_events:

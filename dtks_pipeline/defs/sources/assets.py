@@ -82,6 +82,7 @@ def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg
         asset=asset,
         name="row_conservation",
         blocking=True,
+        pool=WAREHOUSE_POOL,
         description="Every delivered row is staged or rejected: rows_read = rows_staged + rows_rejected for every file.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:

@@ -1,0 +1,54 @@
+"""The installed `dtks` command, run as a user or cron job would."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+DTKS = [str(Path(sys.executable).with_name("dtks"))]
+
+
+def dtks(*args, cwd=None, env_home=None):
+    import os
+
+    env = {**os.environ}
+    env.pop("DAGSTER_HOME", None)  # an ephemeral instance: the test must not touch the project's
+    return subprocess.run(DTKS + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def test_run_every_month_prints_summary_and_writes_the_warehouse(small_sample, tmp_path):
+    warehouse = tmp_path / "out" / "dtks.duckdb"
+    done = dtks("run", "--sources", str(small_sample), "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "[3/3] 2022-12: ok" in out
+    assert "Rows staged / rejected per source:" in out and "dtks" in out
+    assert "Status: OK" in out
+    con = duckdb.connect(str(warehouse), read_only=True)  # the published file
+    try:
+        periods = [r[0] for r in con.execute("SELECT DISTINCT period FROM staging.dtks ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    assert periods == ["2022-10", "2022-11", "2022-12"]
+
+
+def test_a_broken_file_fails_its_source_and_the_exit_code(small_sample, tmp_path):
+    sources = tmp_path / "sources"
+    shutil.copytree(small_sample / "2022-10", sources / "2022-10")
+    path = sources / "2022-10" / "umkm.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    drop = header.index("NAMA")
+    path.write_text("\n".join(";".join(v for i, v in enumerate(line.split(";")) if i != drop) for line in lines) + "\n", encoding="utf-8")
+    done = dtks("run", "--sources", str(sources), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert done.returncode == 1
+    assert "umkm.csv: missing required column(s): NAMA" in done.stdout
+    assert "Status: FAILED for 2022-10" in done.stdout
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was published
+
+
+def test_months_argument_is_checked(small_sample, tmp_path):
+    done = dtks("run", "--sources", str(small_sample), "--warehouse", str(tmp_path / "w.duckdb"), "--months", "2023-01")
+    assert done.returncode == 2
+    assert "no delivery folder for 2023-01" in done.stdout
