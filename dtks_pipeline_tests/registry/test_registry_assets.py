@@ -33,7 +33,7 @@ def _dtks(with_baby: bool = False) -> list[dict]:
         dtks_row("B1", "H1", nokk(1), nik("01", "1975-03-03", "P", 8), "NI KETUT SARI", "P", "1975-03-03", 2),
         dtks_row("D1", "H2", nokk(2), NIK_D, "I WAYAN BUDI", "L", "1960-01-01", 1),
         dtks_row("E1", "H2", nokk(2), nik("01", "1962-02-02", "P", 9), "NI NYOMAN RAI", "P", "1962-02-02", 2),
-        dtks_row("C1", "H2", nokk(2), NIK_A_TYPO, "I MD. SUDARMA", "L", "1970-05-12", 7),
+        dtks_row("C1", "H9", nokk(1), NIK_A_TYPO, "I MD. SUDARMA", "L", "1970-05-12", 7),
         dtks_row("F1", "H3", nokk(3), NIK_F, "I MADE SUDARMA", "L", "1980-07-07", 1),
         dtks_row("G1", "H3", nokk(3), NIK_G, "I KOMANG ARTA", "L", "1982-04-04", 3),
         dtks_row("H1", "H4", nokk(4), NIK_H, "I KADEK ADI", "L", "1985-08-08", 1, kode_desa=DESA_B),

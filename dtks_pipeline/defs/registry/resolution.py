@@ -52,6 +52,9 @@ W_NAME_EQUAL_MIN = 2.0      # agreement on the commonest names
 W_NAME_EQUAL_MAX = 12.0     # agreement on a unique name
 W_NOKK_AGREE = 2.0
 W_DESA_AGREE = 1.0
+W_DOB_IMPLIED = 1.0         # REG rows with NIKs one typo apart: the birth date is implied by the NIK
+W_NOKK_TYPO_AGREE = 4.0     # ... and the same family card is what makes them one person
+W_NOKK_TYPO_DISAGREE = -4.0
 W_ALAMAT_AGREE = 5.0        # Samsat address names the person's village
 WILAYAH_CSV = Path(__file__).resolve().parents[2] / "reference" / "wilayah_buleleng.csv"
 MATCH_THRESHOLD = 12.0
@@ -201,6 +204,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
       FROM d JOIN m ma ON ma.mid = d.a JOIN m mb ON mb.mid = d.b
     ), f AS (
       SELECT dt.a AS a_id, dt.b AS b_id, {nik_typos.edit_kind_sql('a.nik', 'b.nik')} AS nik_kind,
+             (a.role = 'REG' AND a.nik <> b.nik) AS reg_typo,
+             CASE WHEN a.nokk IS NOT NULL AND b.nokk IS NOT NULL AND a.nokk <> b.nokk THEN 1 ELSE 0 END AS nokk_differs,
              {_name_weight_sql(n_reg)} AS w_name,
              CASE WHEN a.tgl_lahir IS NULL OR b.tgl_lahir IS NULL THEN 0
                   WHEN a.tgl_lahir = b.tgl_lahir THEN {W_DOB_AGREE}
@@ -219,7 +224,13 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
     )
     SELECT a_id AS a, b_id AS b, nik_kind,
            CASE nik_kind WHEN 'SAMA' THEN {W_NIK_SAMA} ELSE {W_NIK_TYPO} END
-             + w_name + w_dob + w_sex + w_nokk + w_desa + w_alamat AS weight
+             + w_name + w_sex + w_desa + w_alamat
+             -- two registry rows with NIKs one typo apart: the NIK already carries the birth date (serial
+             -- neighbours are born the same day), so the date adds little; the family card decides
+             + CASE WHEN reg_typo THEN least(w_dob, {W_DOB_IMPLIED}) ELSE w_dob END
+             + CASE WHEN reg_typo THEN CASE WHEN w_nokk > 0 THEN {W_NOKK_TYPO_AGREE}
+                                            WHEN nokk_differs = 1 THEN {W_NOKK_TYPO_DISAGREE} ELSE 0 END
+                    ELSE w_nokk END AS weight
     FROM f WHERE nik_kind IS NOT NULL
     """)
 
