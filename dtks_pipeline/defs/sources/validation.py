@@ -162,7 +162,7 @@ def _clean_text(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _repair_column(col: Col, raw: pd.DataFrame, source: str) -> pd.Series:
+def _repair_column(col: Col, raw: pd.DataFrame) -> pd.Series:
     if col.kind == "village" and col.header is None:  # DTKS: names -> code
         code = regions.resolve_village_names(raw["KECAMATAN"], raw["DESA"])
         return code
@@ -319,7 +319,7 @@ def validate_file(source: str, raw: RawDelivery, period: str) -> FileResult:
     delivered = raw.frame
     prepared = pd.DataFrame(index=delivered.index)
     for col in COLUMNS[source]:
-        prepared[col.name] = _repair_column(col, delivered, source)
+        prepared[col.name] = _repair_column(col, delivered)
     prepared["_formula"] = raw.formula_column
     if source == "dtks":
         prepared["_desa_nama"] = _clean_text(delivered["DESA"])
