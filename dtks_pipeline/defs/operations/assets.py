@@ -40,6 +40,7 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
         partitions_def=monthly_partitions,
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        owners=["team:dinas-sosial-data"],
         deps=list(upstream),
         description=(
             "Copies the working warehouse to the published file atomically and rebuilds "
