@@ -43,6 +43,8 @@ class MonthResult:
     seconds: float
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    published: bool = False
     checks_passed: int = 0
     checks_total: int = 0
 
@@ -68,16 +70,21 @@ def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance) 
             message = event.step_failure_data.error.message.strip().splitlines()[0] if event.step_failure_data and event.step_failure_data.error else ""
             failed_steps.append(f"{event.step_key}: {message}"[:300])
     evaluations = result.get_asset_check_evaluations()
-    failed_checks = [
-        f"{e.asset_key.to_user_string()}:{e.check_name}" + (" (blocking)" if e.blocking else "")
-        for e in evaluations if not e.passed
-    ]
+    def describe(e) -> str:
+        return f"{e.asset_key.to_user_string()}:{e.check_name}" + (" (blocking)" if e.blocking else "") + (
+            f": {e.description}" if e.description else "")
+
+    # A failed WARN check is worth a look but is no failure of the month (it blocks nothing).
+    failed_checks = [describe(e) for e in evaluations if not e.passed and e.severity != dg.AssetCheckSeverity.WARN]
+    warnings = [describe(e) for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.WARN]
     return MonthResult(
         period=period,
         success=result.success and not failed_checks,
         seconds=time.monotonic() - started,
         failed_steps=failed_steps,
         failed_checks=failed_checks,
+        warnings=warnings,
+        published=any(e.asset_key.path == ["operations", "published_warehouse"] for e in result.get_asset_materialization_events()),
         checks_passed=sum(e.passed for e in evaluations),
         checks_total=len(evaluations),
     )
@@ -111,7 +118,8 @@ def run_months(sources: Path, warehouse: Path, months: str | None = None, job_na
         results.append(outcome)
         state = "ok" if outcome.success else "FAILED"
         print(f"[{i}/{len(periods)}] {period}: {state} in {outcome.seconds:.1f} s, checks {outcome.checks_passed}/{outcome.checks_total} passed", flush=True)
-        for line in outcome.failed_steps + [f"check failed: {c}" for c in outcome.failed_checks]:
+        for line in outcome.failed_steps + [f"check failed: {c}" for c in outcome.failed_checks] + [
+                f"check warning: {c}" for c in outcome.warnings]:
             print(f"    {line}")
 
     from dtks_pipeline.summary import print_summary

@@ -104,7 +104,15 @@ def print_summary(published: Path, periods: list[str], results: list) -> None:
     passed = sum(r.checks_passed for r in results)
     total = sum(r.checks_total for r in results)
     failed = [f"{r.period} {c}" for r in results for c in r.failed_checks]
-    print(f"Checks: {passed}/{total} passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    warned = [f"{r.period} {c}" for r in results for c in r.warnings]
+    print(f"Checks: {passed}/{total} passed" + (f"; failed: {', '.join(failed)}" if failed else "")
+          + (f"; warnings: {', '.join(warned)}" if warned else ""))
     bad = [r.period for r in results if not r.success]
-    print(f"Published warehouse: {published}" + (f" (months that failed were not published: {', '.join(bad)})" if bad else ""))
+    done = [r.period for r in results if r.published]
+    not_done = [r.period for r in results if not r.published]
+    if done:
+        print(f"Published: {published} and {published.with_name(published.stem + '_analyst.duckdb').name} "
+              f"(months published in this run: {', '.join(done)})" + (f"; not published: {', '.join(not_done)}" if not_done else ""))
+    else:
+        print(f"Nothing published in this run; {published} is unchanged")
     print("Status: " + ("OK" if not bad else f"FAILED for {', '.join(bad)}"))

@@ -1,6 +1,7 @@
 """One ingestion asset per delivery (SOURCES.md), monthly, plus its row-conservation check."""
 
 import json
+import os
 
 import dagster as dg
 
@@ -108,5 +109,67 @@ def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg
     return _check
 
 
+# A delivery whose rows are rejected en masse is broken (a shifted or corrupted
+# column), not dirty: staging it would silently shrink the registry.
+MAX_REJECTED_SHARE = float(os.environ.get("DTKS_MAX_REJECTED_SHARE", "0.05"))
+MIN_ROWS_FOR_RATE = 50  # a 10-row village file with 1 bad row is not a broken delivery
+
+
+def build_rejection_rate_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="rejection_rate",
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"No file of {MIN_ROWS_FOR_RATE}+ rows has more than {MAX_REJECTED_SHARE:.0%} of its rows rejected: "
+            "a higher share means a broken delivery (corrupted or shifted column), which must stop the registry."
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        period = context.partition_key
+        con = warehouse.connect()
+        try:
+            files = con.execute(
+                "SELECT source_file, rows_read, rows_rejected FROM audit.source_files "
+                "WHERE period = ? AND source = ? AND status = 'OK' AND rows_read >= ?",
+                [period, spec.name, MIN_ROWS_FOR_RATE],
+            ).df()
+            files["share"] = files["rows_rejected"] / files["rows_read"]
+            broken = files[files["share"] > MAX_REJECTED_SHARE]
+            # Name the problem: the commonest reason and column of each broken file.
+            causes = con.execute(
+                "SELECT source_file, reason_code, split_part(message, ':', 1) AS kolom, count(*) AS n "
+                "FROM audit.rejected_rows WHERE period = ? AND source = ? GROUP BY ALL ORDER BY n DESC",
+                [period, spec.name],
+            ).df()
+        finally:
+            con.close()
+        problems = []
+        for row in broken.itertuples():
+            top = causes[causes["source_file"] == row.source_file].head(3)
+            problems.append({
+                "source_file": row.source_file,
+                "rejected_share": round(float(row.share), 4),
+                "top_causes": [f"{c.kolom}: {c.reason_code} ({int(c.n):,} rows)" for c in top.itertuples()],
+            })
+        worst = files["share"].max() if len(files) else 0.0
+        return dg.AssetCheckResult(
+            passed=not problems,
+            metadata={
+                "max_rejected_share": round(float(worst), 4),
+                "threshold": MAX_REJECTED_SHARE,
+                "broken_files": dg.MetadataValue.json(problems),
+            },
+            description="; ".join(f"{p['source_file']}: {p['rejected_share']:.1%} rejected, mostly {p['top_causes'][0]}" for p in problems) or None,
+        )
+
+    return _check
+
+
 staging_assets = {name: build_staging_asset(spec) for name, spec in SOURCES.items()}
-staging_checks = [build_conservation_check(SOURCES[name], asset) for name, asset in staging_assets.items()]
+staging_checks = [
+    build(SOURCES[name], asset)
+    for name, asset in staging_assets.items()
+    for build in (build_conservation_check, build_rejection_rate_check)
+]
