@@ -54,8 +54,11 @@ W_NOKK_AGREE = 2.0
 W_DESA_AGREE = 1.0
 W_DOB_IMPLIED = 1.0         # REG rows with NIKs one typo apart: the birth date is implied by the NIK
 W_NOKK_TYPO_AGREE = 4.0     # ... and the same family card is what makes them one person
-W_NOKK_TYPO_DISAGREE = -4.0
+W_NOKK_TYPO_DISAGREE = -20.0  # NIKs one typo apart on two different family cards: two people (a veto)
+W_TYPO_UNCORROBORATED = -10.0  # a NIK typo and a name are not enough: see `_typo_corroborated_sql`
+RARE_NAME_MAX_ROWS = 3      # a comparable name on at most this many registry rows is rare enough to corroborate
 W_ALAMAT_AGREE = 5.0        # Samsat address names the person's village
+W_BANJAR_AGREE = 1.0        # ... and their banjar (hamlet)
 WILAYAH_CSV = Path(__file__).resolve().parents[2] / "reference" / "wilayah_buleleng.csv"
 MATCH_THRESHOLD = 12.0
 AMBIGUITY_MARGIN = 3.0      # a runner-up this close to the best makes a link ambiguous
@@ -81,7 +84,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
     CREATE OR REPLACE TEMP TABLE m_raw AS
     SELECT 'dtks' AS source, period AS source_period, source_file, source_row, 'REG' AS role,
            nik, nokk, nama, jenis_kelamin AS jk, tgl_lahir, hub_kel, kode_desa,
-           concat_ws(' ', alamat, banjar) AS alamat, id_art, id_dtks, desil, sta_keberadaan,
+           concat_ws(' ', alamat, banjar) AS alamat, banjar, id_art, id_dtks, desil, sta_keberadaan,
            CAST(NULL AS VARCHAR) AS usulan, CAST(NULL AS VARCHAR) AS alasan, CAST(NULL AS INTEGER) AS desil_usulan,
            CAST(NULL AS DATE) AS tgl_event, CAST(NULL AS BOOLEAN) AS pindah_keluar,
            CAST(NULL AS VARCHAR) AS kode_tujuan, CAST(NULL AS BOOLEAN) AS mobil_pribadi,
@@ -136,13 +139,51 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
     con.register("_villages", villages)
     con.execute("CREATE OR REPLACE TEMP TABLE desa_names AS SELECT * FROM _villages")
     con.unregister("_villages")
-    con.execute("""
+    con.execute(f"""
     CREATE OR REPLACE TEMP TABLE m AS
-    SELECT m.*, string_split(m.nama_c, ' ') AS nama_tok,
+    SELECT m.* EXCLUDE (banjar), string_split(m.nama_c, ' ') AS nama_tok,
            regexp_replace(upper(coalesce(m.alamat, '')), '[^A-Z]', '', 'g') AS alamat_key, d.desa_key,
+           {_banjar_key_sql('m.banjar', 'm.alamat')} AS banjar_key,
            count(*) FILTER (WHERE role = 'REG' AND source <> 'registry') OVER (PARTITION BY nama_c) AS nama_freq
     FROM m LEFT JOIN desa_names d USING (kode_desa)
     """)
+
+
+def _banjar_key(text: str) -> str:
+    return f"regexp_replace({text}, '[^A-Z]', '', 'g')"
+
+
+def _banjar_key_sql(banjar_col: str, alamat_col: str) -> str:
+    """The banjar (hamlet) of a row, letters only: DTKS has it in its own column ('BANJAR DINAS KAUH'),
+    Samsat and village files inside the address ('JL. ..., BANJAR DINAS KAUH, DESA LES, KEC. ...')."""
+    own = _banjar_key(f"regexp_replace(upper({banjar_col}), '^\\s*(BANJAR\\s+DINAS|BANJAR|BR\\.?|DUSUN)\\s+', '')")
+    in_address = _banjar_key(
+        f"regexp_extract(upper(coalesce({alamat_col}, '')), "
+        f"'BANJAR\\s+DINAS\\s+([A-Z ]+?)\\s*(,|\\bDESA\\b|\\bKEL\\b|$)', 1)"
+    )
+    return f"CASE WHEN {banjar_col} IS NOT NULL AND trim({banjar_col}) <> '' THEN {own} ELSE {in_address} END"
+
+
+def _typo_corroborated_sql() -> str:
+    """When two rows' NIKs are one typo apart, what besides the name says they are one person.
+
+    NIK neighbours are real: two people registered in the same kecamatan on the
+    same birth date get consecutive serials, so their NIKs differ in one digit
+    and carry the same birth date, and Balinese names repeat (I MADE SUDARMA).
+    A typo pair therefore needs one more independent agreement:
+    - the same family card (when both rows carry one: a different card vetoes, see W_NOKK_TYPO_DISAGREE);
+    - Samsat: the owner's address names the person's village and banjar;
+    - the same birth date, where the typo sits in the NIK's birth-date digits
+      (the NIK did not already imply it) or the row names the same village;
+    - the same name, and a rare one.
+    """
+    return f"""(
+        (a.nokk IS NOT NULL AND a.nokk = b.nokk)
+        OR (a.source = 'samsat_kendaraan' AND b.desa_key IS NOT NULL AND contains(a.alamat_key, b.desa_key)
+            AND a.banjar_key <> '' AND a.banjar_key = b.banjar_key)
+        OR (a.tgl_lahir = b.tgl_lahir AND (substr(a.nik, 7, 6) <> substr(b.nik, 7, 6) OR a.kode_desa = b.kode_desa))
+        OR (a.nama_c = b.nama_c AND b.nama_freq <= {RARE_NAME_MAX_ROWS})
+    )"""
 
 
 def _name_weight_sql(n_reg: int) -> str:
@@ -217,7 +258,10 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
              CASE WHEN a.kode_desa IS NOT NULL AND a.kode_desa = b.kode_desa THEN {W_DESA_AGREE} ELSE 0 END AS w_desa,
              CASE WHEN a.source = 'samsat_kendaraan' AND b.desa_key IS NOT NULL AND a.alamat_key <> ''
                        AND contains(a.alamat_key, b.desa_key)
-                  THEN {W_ALAMAT_AGREE} ELSE 0 END AS w_alamat
+                  THEN {W_ALAMAT_AGREE} + CASE WHEN a.banjar_key <> '' AND a.banjar_key = b.banjar_key
+                                               THEN {W_BANJAR_AGREE} ELSE 0 END
+                  ELSE 0 END AS w_alamat,
+             {_typo_corroborated_sql()} AS corroborated
       FROM (SELECT dt.*, ta.n AS fa, tb.n AS fb FROM dt LEFT JOIN tokfreq ta ON ta.tok = dt.da
             LEFT JOIN tokfreq tb ON tb.tok = dt.db) dt
       JOIN m a ON a.mid = dt.a JOIN m b ON b.mid = dt.b
@@ -228,9 +272,13 @@ def score_pairs(con: duckdb.DuckDBPyConnection) -> None:
              -- two registry rows with NIKs one typo apart: the NIK already carries the birth date (serial
              -- neighbours are born the same day), so the date adds little; the family card decides
              + CASE WHEN reg_typo THEN least(w_dob, {W_DOB_IMPLIED}) ELSE w_dob END
-             + CASE WHEN reg_typo THEN CASE WHEN w_nokk > 0 THEN {W_NOKK_TYPO_AGREE}
-                                            WHEN nokk_differs = 1 THEN {W_NOKK_TYPO_DISAGREE} ELSE 0 END
-                    ELSE w_nokk END AS weight
+             + CASE WHEN nik_kind = 'SAMA' THEN w_nokk
+                    -- NIKs one typo apart on two different family cards: two people
+                    WHEN nokk_differs = 1 THEN {W_NOKK_TYPO_DISAGREE}
+                    WHEN reg_typo AND w_nokk > 0 THEN {W_NOKK_TYPO_AGREE}
+                    ELSE w_nokk END
+             + CASE WHEN nik_kind <> 'SAMA' AND NOT coalesce(corroborated, false) THEN {W_TYPO_UNCORROBORATED} ELSE 0 END
+               AS weight
     FROM f WHERE nik_kind IS NOT NULL
     """)
 
