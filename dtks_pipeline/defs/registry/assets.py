@@ -64,14 +64,18 @@ EXCLUSIONS_SCHEMA = _schema({
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(PERSONS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": PERSONS_SCHEMA},
                      description="One row per real person of the month after deduplication, with status "
                                  "(AKTIF / MENINGGAL / PINDAH) and a person_id stable across months."),
         dg.AssetSpec(PERSON_LINKS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": LINKS_SCHEMA},
                      description="Every staged row of a person-bearing source used this month, with the person "
                                  "it refers to (or TIDAK_DITEMUKAN), the match rule and the match weight."),
         dg.AssetSpec(FAMILIES, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": FAMILIES_SCHEMA},
                      description="One row per NOKK: head, village, decile, active members, status."),
         dg.AssetSpec(EXCLUSIONS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": EXCLUSIONS_SCHEMA},
                      description="Why a person left the active registry or a family may not receive aid, "
                                  "with the staged row as evidence."),
     ],
