@@ -15,7 +15,13 @@ The method is Fellegi-Sunter in spirit (the vocabulary is Splink's):
    neutral when exactly one of the two rows contradicts its own NIK: that
    row's date or sex was mistyped), name (canonical form with
    abbreviations expanded; agreement weighted by how rare the name is, so
-   "I MADE SUDARMA" earns little), NOKK, village, address (Samsat: does it name the person's village?).
+   "I MADE SUDARMA" earns little), NOKK, village, address (Samsat: does it
+   name the person's village, and their banjar?).
+   A NIK one typo apart is as often a neighbour (same kecamatan, same birth
+   date, next serial) as a mistyped NIK, so a typo pair on two different
+   family cards is vetoed, and one without independent corroboration (same
+   card, Samsat village + banjar, a birth date the NIK does not imply or
+   the same village, a rare name) is held below the threshold.
 3. A match weight (sum of log2 Bayes factors) per pair; pairs at or above
    `MATCH_THRESHOLD` match. Weights are set by hand for precision: a false
    merge can pay the wrong person, a missed duplicate costs less.
