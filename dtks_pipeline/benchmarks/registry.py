@@ -13,9 +13,11 @@
 3. Exclusions: (period, reason, true person) for MENINGGAL / PINDAH and
    (period, reason, NOKK) for family reasons, against `_truth/exclusions.csv`.
 4. person_id stability: a true person's person_id in every month.
-5. Splink 5 (DuckDB backend) deduplicates the last month's DTKS rows with NIK
-   (Damerau-Levenshtein <= 1), name (Jaro-Winkler, term-frequency adjusted),
-   village and sex, trained unsupervised; scored the same way.
+5. Splink 5 (DuckDB backend) deduplicates the last month's staged DTKS rows
+   (benchmarks/splink_baseline.py: NIK exact / one edit, cleaned name exact
+   with term-frequency adjustment then Jaro-Winkler, birth date, sex, village,
+   NOKK; trained unsupervised), scored the same way as the project's DTKS-only
+   figure, side by side. `DTKS_BENCH_SKIP_SPLINK=1` skips it.
 
 Wall time and peak resident memory (sampled) are reported for each stage.
 Results go to `<workdir>/registry_benchmark.json` and a small table is printed.
@@ -23,6 +25,7 @@ Results go to `<workdir>/registry_benchmark.json` and a small table is printed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -159,41 +162,11 @@ def score_stability(con: duckdb.DuckDBPyConnection, truth_rows: pd.DataFrame, pe
 
 
 def splink_dedup(con: duckdb.DuckDBPyConnection, period: str, truth: pd.DataFrame) -> dict:
-    """Splink 5 deduplication of the DTKS rows used in `period` (DuckDB backend)."""
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    """Splink 5 deduplication of the DTKS rows used in `period` (see benchmarks/splink_baseline.py)."""
+    from dtks_pipeline.benchmarks import splink_baseline
 
-    snap = con.execute("SELECT max(period) FROM staging.dtks WHERE period <= ?", [period]).fetchone()[0]
-    df = con.execute("""SELECT row_number() OVER () AS unique_id, period, source_file, source_row,
-                               nik, nama, jenis_kelamin, kode_desa FROM staging.dtks WHERE period = ?""", [snap]).df()
-    started = time.perf_counter()
-    with PeakMemory() as mem:
-        db_api = DuckDBAPI()
-        sdf = db_api.register(df.drop(columns=KEYS))
-        settings = SettingsCreator(
-            link_type="dedupe_only",
-            comparisons=[
-                cl.DamerauLevenshteinAtThresholds("nik", [1]),
-                cl.JaroWinklerAtThresholds("nama", [0.92, 0.8]).configure(term_frequency_adjustments=True),
-                cl.ExactMatch("kode_desa"),
-                cl.ExactMatch("jenis_kelamin"),
-            ],
-            blocking_rules_to_generate_predictions=[
-                block_on("substr(nik, 1, 8)"), block_on("substr(nik, 9, 8)"),
-            ],
-            retain_intermediate_calculation_columns=False,
-        )
-        linker = Linker(sdf, settings, log_level="WARNING")
-        linker.training.estimate_probability_two_random_records_match([block_on("nik")], recall=0.9)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on("substr(nik, 1, 12)"))
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on("nama", "kode_desa"))
-        predictions = linker.inference.predict(threshold_match_probability=0.5)
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.9).as_pandas_dataframe()
-    seconds = round(time.perf_counter() - started, 2)
-    clusters = clusters[["unique_id", "cluster_id"]].merge(df[["unique_id", *KEYS]], on="unique_id")
-    merged = clusters.merge(truth.drop(columns="source"), on=KEYS, how="left")
-    return {**pairwise_scores(merged["cluster_id"], merged["true_person_id"]), "seconds": seconds, "peak_mb": mem.mb}
+    snap = con.execute("SELECT max(period) FROM staging.dtks WHERE period <= ?", [period]).fetchall()[0][0]
+    return splink_baseline.run(con, snap, truth)
 
 
 def run(sources: Path, workdir: Path) -> dict:
@@ -242,13 +215,16 @@ def run(sources: Path, workdir: Path) -> dict:
         exclusions = score_exclusions(con, truth, sources, built)
         stability = score_stability(con, truth, built)
         last = built[-1] if built else periods[-1]
-        print(f"  splink on DTKS rows of {last} ...", flush=True)
-        splink = splink_dedup(con, last, truth)
+        if os.environ.get("DTKS_BENCH_SKIP_SPLINK") == "1":
+            splink = None
+        else:
+            print(f"  splink on DTKS rows of {last} ...", flush=True)
+            splink = splink_dedup(con, last, truth)
     finally:
         con.close()
 
     report = {"sources": str(sources), "staging_seconds": staging_seconds, "months": months,
-              "exclusions": exclusions, "person_id_stability": stability, "splink_dtks": {"period": last, **splink}}
+              "exclusions": exclusions, "person_id_stability": stability, "splink_dtks": splink, "splink_scored_month": last}
     (workdir / "registry_benchmark.json").write_text(json.dumps(report, indent=2, default=str))
     _print_table(report, last)
     return report
@@ -256,18 +232,29 @@ def run(sources: Path, workdir: Path) -> dict:
 
 def _print_table(report: dict, last: str) -> None:
     months = report["months"]
+    head = f"{'resolution':<30}{'rows':>9}{'precision':>11}{'recall':>9}{'F1':>9}{'wall s':>9}{'peak MB':>9}"
+
+    def line(label, r, seconds, peak):
+        print(f"{label:<30}{r['rows']:>9}{r['precision']:>11.5f}{r['recall']:>9.5f}{r['f1']:>9.5f}{seconds:>9}{peak:>9}")
+
     print()
-    print(f"{'resolution':<28}{'rows':>9}{'precision':>11}{'recall':>9}{'F1':>9}{'wall s':>9}{'peak MB':>9}")
+    print(head)
     for period, m in months.items():
-        if "resolution" not in m:
-            continue
-        for scope in ("all", "dtks"):
-            r = m["resolution"][scope]
-            print(f"{'ours ' + period + ' ' + scope:<28}{r['rows']:>9}{r['precision']:>11.5f}{r['recall']:>9.5f}"
-                  f"{r['f1']:>9.5f}{m['seconds']:>9}{m['peak_mb']:>9}")
+        if "resolution" in m:
+            line(f"ours {period} all", m["resolution"]["all"], m["seconds"], m["peak_mb"])
     s = report["splink_dtks"]
-    print(f"{'splink ' + last + ' dtks':<28}{s['rows']:>9}{s['precision']:>11.5f}{s['recall']:>9.5f}{s['f1']:>9.5f}"
-          f"{s['seconds']:>9}{s['peak_mb']:>9}")
+    print(f"\nDTKS rows only, {last} (ours: wall/peak of the whole month's registry build, all sources):")
+    print(head)
+    m = months.get(last, {})
+    if "resolution" in m:
+        line(f"ours {last} dtks", m["resolution"]["dtks"], m["seconds"], m["peak_mb"])
+    if s:
+        for t, r in s["thresholds"].items():
+            line(f"splink {s['period']} dtks p>={t}", r, s["seconds"], s["peak_mb"])
+        if s["untrained"]:
+            print("splink: untrained parameters: " + "; ".join(s["untrained"]))
+    else:
+        print("splink: skipped (DTKS_BENCH_SKIP_SPLINK=1)")
     print()
     print(f"{'exclusions':<20}{'true':>8}{'pred':>8}{'precision':>11}{'recall':>9}")
     for reason, e in report["exclusions"].items():
