@@ -17,6 +17,8 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt=
 
 # Assets that write the warehouse share this pool (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "duckdb"
+# Who answers for every asset of the pipeline (shown in the UI).
+OWNERS = ["team:dinas-sosial-data"]
 
 
 class SourcesResource(dg.ConfigurableResource):

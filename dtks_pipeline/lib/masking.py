@@ -7,11 +7,35 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dtks_pipeline.lib.nik import mask as mask_nik
-
 ID_COLUMNS = ("nik", "nokk", "nik_pemilik", "recipient_nik")
 NAME_COLUMNS = ("nama", "nama_pemilik", "nama_ibu", "recipient_nama", "alamat", "alamat_pemilik")
 DROP_COLUMNS = ("tgl_lahir", "raw_record")
+
+
+def mask_ids(value: pd.Series) -> pd.Series:
+    """NIK/NOKK column masked: '5108014504800001' -> '510801********01'; any other
+    length is fully starred rather than partly shown."""
+    text = value.astype("string[pyarrow]")
+    masked = text.str[:6] + "*" * 8 + text.str[14:16]
+    return masked.where(text.str.len() == 16, text.str.replace(r".", "*", regex=True))
+
+
+def mask_id_value(value: object) -> str | None:
+    """Scalar twin of `mask_ids`, for messages and worksheets."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    value = str(value)
+    return value[:6] + "*" * 8 + value[-2:] if len(value) == 16 else "*" * len(value)
+
+
+def mask_id_sql(column: str) -> str:
+    """SQL twin of `mask_ids`, for the analyst tables built inside DuckDB."""
+    c = f'CAST("{column}" AS VARCHAR)'
+    return (
+        f"CASE WHEN {c} IS NULL THEN NULL "
+        f"WHEN length({c}) = 16 THEN left({c}, 6) || '********' || right({c}, 2) "
+        f"ELSE repeat('*', length({c})) END"
+    )
 
 
 def mask_name(value: pd.Series) -> pd.Series:
@@ -26,7 +50,7 @@ def masked(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.drop(columns=[c for c in DROP_COLUMNS if c in frame.columns]).copy()
     for col in out.columns:
         if col in ID_COLUMNS:
-            out[col] = mask_nik(out[col])
+            out[col] = mask_ids(out[col])
         elif col in NAME_COLUMNS:
             out[col] = mask_name(out[col])
     return out

@@ -106,11 +106,3 @@ def core_sql(column: str) -> str:
     toks = _sql_token_list(column)
     kept = f"list_filter({toks}, lambda t: NOT list_contains([{non_core}], t))"
     return f"CASE WHEN len({kept}) > 0 THEN array_to_string({kept}, ' ') ELSE array_to_string({toks}, ' ') END"
-
-
-def mask_nik(nik: str | None) -> str:
-    """'5108011203850001' -> '510801********01' (for logs and metadata)."""
-    if not nik:
-        return ""
-    nik = str(nik)
-    return nik[:6] + "*" * max(len(nik) - 8, 0) + nik[-2:]

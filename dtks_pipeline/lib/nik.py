@@ -81,9 +81,3 @@ def agrees_with_person(nik: pd.Series, birth_date: pd.Series, sex: pd.Series) ->
     date_ok = date_ok | born.isna() | value.isna()
     sex_ok = (sex.isna()) | value.isna() | ((sex == "P") == nik_female)
     return (date_ok & sex_ok).fillna(True).astype(bool)
-
-
-def mask(value: pd.Series) -> pd.Series:
-    """First 6 and last 2 digits kept: '510801********01' (for logs and analysts)."""
-    text = value.astype("string[pyarrow]")
-    return (text.str[:6] + "*" * 8 + text.str[14:16]).where(text.str.len() == 16, text)

@@ -63,5 +63,14 @@ def test_agreement_with_row_birth_date_and_sex():
     assert nik.agrees_with_person(values, born, sex).tolist() == [True, False, False]
 
 
-def test_mask_keeps_six_and_two():
-    assert nik.mask(pd.Series(["5108014504800001"])).iloc[0] == "510801********01"
+def test_mask_keeps_six_and_two_in_python_and_sql():
+    import duckdb
+
+    from dtks_pipeline.lib import masking
+
+    values = pd.Series(["5108014504800001", "510801450480001", None])
+    assert masking.mask_ids(values).tolist()[:2] == ["510801********01", "*" * 15]
+    assert [masking.mask_id_value(v) for v in values] == ["510801********01", "*" * 15, None]
+    con = duckdb.connect()
+    got = [r[0] for r in con.execute(f"SELECT {masking.mask_id_sql('v')} FROM (VALUES ('5108014504800001'), ('510801450480001'), (NULL)) t(v)").fetchall()]
+    assert got == ["510801********01", "*" * 15, None]

@@ -4,7 +4,8 @@ import duckdb
 import pytest
 import yaml
 
-from dtks_pipeline.defs.payout.assets import PAYMENTS, mask_id, payout_allocation, payout_summary
+from dtks_pipeline.defs.payout.assets import PAYMENTS, payout_allocation, payout_summary
+from dtks_pipeline.lib.masking import mask_id_value
 from dtks_pipeline.defs.payout.checks import ASSET_CHECKS
 from dtks_pipeline.defs.payout.definitions import defs as payout_defs
 from dtks_pipeline.defs.payout.programs import ProgramsResource, load_programs
@@ -80,7 +81,7 @@ def test_metadata_masks_nik_and_drops_names(env):
     mat = [m for m in result.get_asset_materialization_events() if m.asset_key == PAYMENTS][0]
     preview = mat.materialization.metadata["preview"].value
     assert "ORANG" not in preview and "510801" in preview and "********" in preview
-    assert mask_id("5108012345678901") == "510801********01"
+    assert mask_id_value("5108012345678901") == "510801********01"
 
 
 def test_out_of_order_month_fails_clearly(env):

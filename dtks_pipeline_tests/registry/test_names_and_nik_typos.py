@@ -31,10 +31,6 @@ def test_comparable_forms_agree(a, b):
     assert got == [names.comparable(a)] * 2
 
 
-def test_mask_nik():
-    assert names.mask_nik("5108011203850001") == "510801********01"
-
-
 def test_nik_edit_kinds_and_blocking_keys():
     a = "5108011205700001"
     sub = a[:-1] + "7"

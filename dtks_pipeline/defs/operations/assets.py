@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 from dtks_pipeline.defs.operations.publish import publish
-from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
 
 PUBLISHED_KEY = dg.AssetKey(["operations", "published_warehouse"])
 
@@ -40,7 +40,7 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
         partitions_def=monthly_partitions,
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
-        owners=["team:dinas-sosial-data"],
+        owners=OWNERS,
         deps=list(upstream),
         description=(
             "Copies the working warehouse to the published file atomically and rebuilds "

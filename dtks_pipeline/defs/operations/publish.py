@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from dtks_pipeline.lib import warehouse
+from dtks_pipeline.lib.masking import mask_id_sql
 
 # The analyst contract (WAREHOUSE.md): which table feeds which analyst table,
 # and which of its columns an analyst may see. An allow-list on purpose: a
@@ -77,28 +78,6 @@ FORBIDDEN_COLUMNS = frozenset({"tgl_lahir", "tmpt_lahir", "nama_ibu", "alamat", 
 TMP_GLOB = ".{name}.publish-*.tmp"
 
 
-def mask_sql(column: str) -> str:
-    """SQL expression masking a NIK/NOKK column: `5108014101900001` -> `510801********01`.
-
-    A value that is not 16 characters (should not happen after staging) is
-    fully starred rather than partly shown.
-    """
-    c = f'CAST("{column}" AS VARCHAR)'
-    return (
-        f"CASE WHEN {c} IS NULL THEN NULL "
-        f"WHEN length({c}) = 16 THEN left({c}, 6) || '********' || right({c}, 2) "
-        f"ELSE repeat('*', length({c})) END"
-    )
-
-
-def mask_value(value: str | None) -> str | None:
-    """Python twin of `mask_sql`, for worksheets and tests."""
-    if value is None:
-        return None
-    value = str(value)
-    return value[:6] + "********" + value[-2:] if len(value) == 16 else "*" * len(value)
-
-
 def analyst_path_for(published_path: str | Path) -> Path:
     """`dtks.duckdb` -> `dtks_analyst.duckdb` (same folder)."""
     published_path = Path(published_path)
@@ -140,7 +119,7 @@ def analyst_select(con: duckdb.DuckDBPyConnection, analyst_table: str, catalog: 
     for col in allowed:
         if col not in present or col in FORBIDDEN_COLUMNS:
             continue
-        parts.append(f'{mask_sql(col)} AS "{col}"' if col in MASKED_COLUMNS else f'"{col}"')
+        parts.append(f'{mask_id_sql(col)} AS "{col}"' if col in MASKED_COLUMNS else f'"{col}"')
     prefix = f'"{catalog}".' if catalog else ""
     return f"SELECT {', '.join(parts)} FROM {prefix}{source}"
 

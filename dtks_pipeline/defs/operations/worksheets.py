@@ -27,7 +27,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 import dtks_pipeline
-from dtks_pipeline.defs.operations.publish import mask_value
+from dtks_pipeline.lib.masking import mask_id_value
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 UNKNOWN_VILLAGE = "0000000000"
@@ -94,8 +94,8 @@ def build_sheets(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, pd.Da
         "KODE_DESA": masuk["kode_desa"].fillna(masuk["desa_fam"]),
         "PROGRAM": masuk["program"],
         "FAMILY_ID": masuk["family_id"],
-        "NOKK": masuk["nokk"].fillna(masuk["nokk_fam"]).map(mask_value, na_action="ignore"),
-        "NIK_PENERIMA": masuk["recipient_nik"].map(mask_value, na_action="ignore"),
+        "NOKK": masuk["nokk"].fillna(masuk["nokk_fam"]).map(mask_id_value, na_action="ignore"),
+        "NIK_PENERIMA": masuk["recipient_nik"].map(mask_id_value, na_action="ignore"),
         "NAMA_PENERIMA": masuk["recipient_nama"],
         "ALASAN": masuk["reason_code"],
         "PERINGKAT": masuk["rank"],
@@ -119,8 +119,8 @@ def build_sheets(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, pd.Da
         "KODE_DESA": keluar["kode_desa"].fillna(keluar["desa_fam"]),
         "PROGRAM": keluar["program"],
         "FAMILY_ID": keluar["family_id"],
-        "NOKK": keluar["nokk"].fillna(keluar["nokk_fam"]).map(mask_value, na_action="ignore"),
-        "NIK_PENERIMA_LALU": keluar["recipient_nik"].map(mask_value, na_action="ignore"),
+        "NOKK": keluar["nokk"].fillna(keluar["nokk_fam"]).map(mask_id_value, na_action="ignore"),
+        "NIK_PENERIMA_LALU": keluar["recipient_nik"].map(mask_id_value, na_action="ignore"),
         "NAMA_PENERIMA_LALU": keluar["recipient_nama"],
         "ALASAN": keluar["reason_code"],
         "KETERANGAN": keluar["exclusion_detail"].fillna(keluar["detail"]),
@@ -135,8 +135,8 @@ def build_sheets(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, pd.Da
         "PROGRAM": tunggu["program"],
         "URUTAN": tunggu["position"].fillna(tunggu["rank"]),
         "FAMILY_ID": tunggu["family_id"],
-        "NOKK": tunggu["nokk"].fillna(tunggu["nokk_fam"]).map(mask_value, na_action="ignore"),
-        "NIK_KEPALA": tunggu["nik"].map(mask_value, na_action="ignore"),
+        "NOKK": tunggu["nokk"].fillna(tunggu["nokk_fam"]).map(mask_id_value, na_action="ignore"),
+        "NIK_KEPALA": tunggu["nik"].map(mask_id_value, na_action="ignore"),
         "NAMA_KEPALA": tunggu["nama"],
         "DESIL": tunggu["desil"],
     })

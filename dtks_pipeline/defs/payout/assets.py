@@ -22,12 +22,11 @@ from dtks_pipeline.defs.payout.tables import (
     write_allocation,
     write_summary,
 )
-from dtks_pipeline.defs.shared import FIRST_MONTH, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import OWNERS, FIRST_MONTH, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
 from dtks_pipeline.lib.masking import preview_markdown
 from dtks_pipeline.lib.warehouse import table_exists
 
 GROUP = "payout"
-OWNERS = ["team:dinas-sosial-data"]
 KINDS = {"duckdb"}
 PAYMENTS = dg.AssetKey(["payout", "payments"])
 WAITING_LIST = dg.AssetKey(["payout", "waiting_list"])
@@ -56,14 +55,6 @@ def ddl_schema(qualified: str) -> dg.TableSchema:
     body = DDL[qualified].strip().strip("()")
     pairs = [part.split() for part in body.split(",") if part.strip()]
     return dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in pairs])
-
-
-def mask_id(value: object) -> str:
-    """NIK/NOKK masked for logs and metadata: first 6 and last 2 digits kept."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    s = str(value)
-    return s[:6] + "*" * max(len(s) - 8, 0) + s[-2:] if len(s) > 8 else "*" * len(s)
 
 
 def masked_preview(frame: pd.DataFrame, n: int = 5) -> dg.MetadataValue:

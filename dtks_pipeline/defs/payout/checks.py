@@ -9,7 +9,8 @@ benchmark can call them directly; each returns (passed, metadata).
 import dagster as dg
 import duckdb
 
-from dtks_pipeline.defs.payout.assets import PAYMENTS, SUMMARY, mask_id
+from dtks_pipeline.defs.payout.assets import PAYMENTS, SUMMARY
+from dtks_pipeline.lib.masking import mask_id_value
 from dtks_pipeline.defs.payout.programs import Program, ProgramsResource
 from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource
 
@@ -62,7 +63,7 @@ def reconcile_recipients(con: duckdb.DuckDBPyConnection, period: str) -> tuple[b
                   OR r.nik IS DISTINCT FROM p.recipient_nik)""",
         [period],
     ).fetchall()
-    examples = [f"{prog} {fam} NIK {mask_id(nik)} status={st} family={rf}" for prog, fam, nik, st, rf in bad[:5]]
+    examples = [f"{prog} {fam} NIK {mask_id_value(nik)} status={st} family={rf}" for prog, fam, nik, st, rf in bad[:5]]
     return not bad, {"bad_recipients": len(bad), "examples": examples}
 
 

@@ -12,10 +12,9 @@ import dagster as dg
 from dtks_pipeline.defs.registry import build as build_mod
 from dtks_pipeline.defs.registry.inputs import STAGING_SOURCES
 from dtks_pipeline.defs.registry.storage import write_registry
-from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
 
 GROUP = "registry"
-OWNERS = ["team:dinas-sosial-data"]
 KINDS = {"duckdb"}
 
 PERSONS = dg.AssetKey(["registry", "persons"])

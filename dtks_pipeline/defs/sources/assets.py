@@ -5,13 +5,12 @@ import os
 
 import dagster as dg
 
-from dtks_pipeline.defs.shared import WAREHOUSE_POOL, SourcesResource, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, SourcesResource, WarehouseResource, monthly_partitions
 from dtks_pipeline.defs.sources.specs import SOURCES, SourceSpec
 from dtks_pipeline.defs.sources.staging import StagingFailed, conservation_violations, stage_source
 from dtks_pipeline.defs.sources.validation import staging_columns
 from dtks_pipeline.lib.masking import preview_markdown
 
-OWNERS = ["team:dinas-sosial-data"]
 
 
 def column_schema(source: str) -> dg.TableSchema:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
 from dtks_pipeline.lib import regions
 from dtks_pipeline.lib.warehouse import transaction
 
@@ -14,7 +14,7 @@ from dtks_pipeline.lib.warehouse import transaction
     partitions_def=monthly_partitions,
     group_name="ingestion",
     kinds={"duckdb", "csv"},
-    owners=["team:dinas-sosial-data"],
+    owners=OWNERS,
     pool=WAREHOUSE_POOL,
     description="Kemendagri codes of Bali, Buleleng, its 9 kecamatan and 148 desa/kelurahan (Kepmendagri 300.2.2-2138/2025).",
     metadata={
