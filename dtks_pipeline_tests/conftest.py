@@ -17,3 +17,15 @@ def small_sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample") / "sources"
     generate(root, families=300, seed=11)
     return root
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_dagster_instance_state():
+    """Dagster keeps the defs-state storage of the last instance entered in a context
+    variable; a test that evaluated a sensor or schedule against a temporary instance
+    leaves it pointing at a deleted SQLite file, and the next in-process run fails with
+    "unable to open database file". Clear it after every test."""
+    from dagster._core.storage.defs_state import base
+
+    yield
+    base._current_storage.set(None)
