@@ -76,7 +76,16 @@ def run_query(sql: str, path: Path) -> pd.DataFrame:
     check_read_only(sql)
     con = connect_read_only(path)
     try:
-        return con.execute(sql).df()
+        relation = con.sql(sql)
+        if relation is None:
+            return pd.DataFrame()
+        frame = relation.df()
+        # sum() of integers is HUGEINT, which pandas turns into floats (180000000.0):
+        # show whole rupiah and counts as integers.
+        for name, type_ in zip(relation.columns, relation.types):
+            if str(type_) == "HUGEINT":
+                frame[name] = frame[name].astype("Int64")
+        return frame
     finally:
         con.close()
 
