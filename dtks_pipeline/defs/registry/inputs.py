@@ -13,54 +13,20 @@ from __future__ import annotations
 
 import duckdb
 
+from dtks_pipeline.defs.sources.specs import SOURCES
+from dtks_pipeline.defs.sources.validation import SQL_TYPES, staging_columns
 from dtks_pipeline.lib.warehouse import table_exists
 
-SNAPSHOT_SOURCES = ("dtks", "samsat_kendaraan", "nelayan", "angkutan", "umkm")
-EVENT_SOURCES = ("dukcapil_kematian", "dukcapil_pindah", "desa")
+SNAPSHOT_SOURCES = tuple(name for name, spec in SOURCES.items() if spec.is_snapshot)
+EVENT_SOURCES = tuple(name for name, spec in SOURCES.items() if not spec.is_snapshot)
 PERSON_SOURCES = SNAPSHOT_SOURCES + EVENT_SOURCES
 STAGING_SOURCES = PERSON_SOURCES  # every staging table the registry depends on
 
 _ROW_ID = {"period": "VARCHAR", "source_file": "VARCHAR", "source_row": "BIGINT"}
 
-# docs/CONTRACTS.md, "Sources and staging".
+# The staging contract, as the ingestion stage declares it.
 STAGING_COLUMNS: dict[str, dict[str, str]] = {
-    "dtks": {
-        "id_dtks": "VARCHAR", "id_art": "VARCHAR", "nokk": "VARCHAR", "nik": "VARCHAR", "nama": "VARCHAR",
-        "jenis_kelamin": "VARCHAR", "tmpt_lahir": "VARCHAR", "tgl_lahir": "DATE", "hub_kel": "INTEGER",
-        "nama_ibu": "VARCHAR", "kode_desa": "VARCHAR", "banjar": "VARCHAR", "alamat": "VARCHAR",
-        "pekerjaan": "VARCHAR", "desil": "INTEGER", "sta_keberadaan": "INTEGER",
-    },
-    "dukcapil_kematian": {
-        "nik": "VARCHAR", "nama": "VARCHAR", "jenis_kelamin": "VARCHAR", "tgl_lahir": "DATE",
-        "tgl_meninggal": "DATE", "no_akta": "VARCHAR", "kode_desa": "VARCHAR",
-    },
-    "dukcapil_pindah": {
-        "nik": "VARCHAR", "nokk": "VARCHAR", "nama": "VARCHAR", "tgl_pindah": "DATE",
-        "kode_desa_asal": "VARCHAR", "kode_wilayah_tujuan": "VARCHAR", "pindah_keluar": "BOOLEAN",
-    },
-    "samsat_kendaraan": {
-        "no_polisi": "VARCHAR", "nik_pemilik": "VARCHAR", "nama_pemilik": "VARCHAR", "alamat_pemilik": "VARCHAR",
-        "jenis_kendaraan": "VARCHAR", "warna_tnkb": "VARCHAR", "tahun_buat": "INTEGER", "status": "VARCHAR",
-        "mobil_pribadi": "BOOLEAN",
-    },
-    "nelayan": {
-        "no_kusuka": "VARCHAR", "nik": "VARCHAR", "nama": "VARCHAR", "tgl_lahir": "DATE",
-        "kode_desa": "VARCHAR", "jenis_nelayan": "VARCHAR",
-    },
-    "angkutan": {
-        "nik": "VARCHAR", "nama": "VARCHAR", "tgl_lahir": "DATE", "no_sim": "VARCHAR",
-        "trayek": "VARCHAR", "no_polisi": "VARCHAR",
-    },
-    "umkm": {
-        "nik": "VARCHAR", "nama": "VARCHAR", "tgl_lahir": "DATE", "nama_usaha": "VARCHAR",
-        "nib": "VARCHAR", "jenis_usaha": "VARCHAR", "kode_desa": "VARCHAR",
-    },
-    "desa": {
-        "kode_desa": "VARCHAR", "nik": "VARCHAR", "nokk": "VARCHAR", "nama": "VARCHAR",
-        "jenis_kelamin": "VARCHAR", "tgl_lahir": "DATE", "hub_kel": "INTEGER", "alamat": "VARCHAR",
-        "usulan": "VARCHAR", "alasan": "VARCHAR", "desil_usulan": "INTEGER", "tgl_musdes": "DATE",
-        "no_ba": "VARCHAR",
-    },
+    name: {column: SQL_TYPES[kind] for column, kind in staging_columns(name).items()} for name in SOURCES
 }
 
 

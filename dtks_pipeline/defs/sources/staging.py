@@ -18,7 +18,7 @@ import pandas as pd
 
 from dtks_pipeline.defs.sources.reading import DeliveryError, read_delivery
 from dtks_pipeline.defs.sources.specs import SOURCES, SourceSpec
-from dtks_pipeline.defs.sources.validation import FileResult, staging_columns, validate_file
+from dtks_pipeline.defs.sources.validation import SQL_TYPES, FileResult, staging_columns, validate_file
 from dtks_pipeline.lib import regions
 from dtks_pipeline.lib.warehouse import replace_period, table_exists, transaction
 
@@ -79,8 +79,7 @@ def _empty_staging(source: str) -> pd.DataFrame:
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Create the tables with their declared types on first use."""
-    sql_types = {"string": "VARCHAR", "integer": "INTEGER", "boolean": "BOOLEAN", "date": "DATE"}
-    cols = ", ".join(f"{k} {sql_types[v]}" for k, v in staging_columns(source).items())
+    cols = ", ".join(f"{k} {SQL_TYPES[v]}" for k, v in staging_columns(source).items())
     con.execute(f"CREATE TABLE IF NOT EXISTS staging.{source} (period VARCHAR, source_file VARCHAR, source_row INTEGER, {cols})")
     con.execute(
         "CREATE TABLE IF NOT EXISTS audit.rejected_rows (period VARCHAR, source VARCHAR, source_file VARCHAR, "

@@ -132,6 +132,7 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
 # Final types of the staging tables (also the column schema shown in the UI).
 STAGING_TYPES = {"text": "string", "name": "string", "upper": "string", "nik": "string", "nokk": "string",
                  "date": "date", "int": "integer", "code": "string", "village": "string", "region": "string"}
+SQL_TYPES = {"string": "VARCHAR", "integer": "INTEGER", "date": "DATE", "boolean": "BOOLEAN"}
 DERIVED_COLUMNS = {"dukcapil_pindah": {"pindah_keluar": "boolean"}, "samsat_kendaraan": {"mobil_pribadi": "boolean"}}
 
 
