@@ -4,7 +4,6 @@ from __future__ import annotations
 import dagster as dg
 
 from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY
-from dtks_pipeline.defs.shared import monthly_partitions
 
 MONTHLY_JOB_NAME = "dtks_monthly"
 
@@ -18,10 +17,10 @@ MONTHLY_JOB_NAME = "dtks_monthly"
 # outside the pool "duckdb" opened the file while an asset was writing it
 # ("Could not set lock on file", seen under dagster-daemon). It is also
 # faster here: no Python start-up and Dagster import per step on 2 cores.
+# Its partitions (monthly) are inferred from the selected assets.
 monthly_job = dg.define_asset_job(
     MONTHLY_JOB_NAME,
     selection=dg.AssetSelection.assets(PUBLISHED_KEY).upstream(),
-    partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Materialize one month: sources -> registry -> payout -> quality -> publication.",
 )
