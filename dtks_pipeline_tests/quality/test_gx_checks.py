@@ -65,6 +65,9 @@ def test_good_months_pass_every_suite(good_warehouse, programs, tmp_path):
     assert index == gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html" and index.exists()
     assert outcome.docs_page is not None and outcome.docs_page.exists()
     assert "payout.summary" in index.read_text(encoding="utf-8")
+    by_month = index.with_name("by_month.html").read_text(encoding="utf-8")  # the offline list
+    assert f"<td>payout.summary</td><td>{PERIODS[1]}</td><td class='passed'>passed</td>" in by_month
+    assert 'href="validations/payout/summary/' in by_month
 
 
 def test_broken_month_fails_with_named_masked_expectations(good_warehouse, programs, tmp_path):

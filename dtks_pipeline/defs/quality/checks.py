@@ -103,6 +103,8 @@ def check_result(outcome, table: str, period: str) -> dg.AssetCheckResult:
         metadata[f"failed: {e.label}"] = dg.MetadataValue.json(e.as_metadata())
     if outcome.docs_index:
         metadata["data_docs_index"] = dg.MetadataValue.path(str(outcome.docs_index))
+        # Works offline too (GX's index loads its list from a CDN).
+        metadata["data_docs_by_month"] = dg.MetadataValue.path(str(outcome.docs_index.with_name("by_month.html")))
     if outcome.docs_page:
         metadata["data_docs_page"] = dg.MetadataValue.path(str(outcome.docs_page))
     severity = dg.AssetCheckSeverity.ERROR if outcome.severity == ERROR else dg.AssetCheckSeverity.WARN

@@ -207,4 +207,48 @@ def run_suite(
             docs_page = _path_of(urls[0]["site_url"]) if urls else None
     index = context.get_docs_sites_urls() if build_docs else []
     docs_index = _path_of(index[0]["site_url"]) if index else None
+    if build_docs:
+        write_month_index(Path(gx_dir))
     return SuiteOutcome(table, period, len(frame), outcomes, docs_index, docs_page)
+
+
+def write_month_index(gx_dir: Path) -> Path:
+    """A plain HTML page, `data_docs/local_site/by_month.html`, with one row per table and
+    month: the latest validation's status and a link to its Data Docs page.
+
+    GX's own index.html builds its list with JavaScript from a CDN, so on a machine
+    without internet it shows no validations; this page needs nothing but the files.
+    """
+    import html
+    import json
+
+    root = Path(gx_dir) / "uncommitted"
+    site = root / "data_docs" / "local_site"
+    latest: dict[tuple[str, str], tuple[str, dict, Path]] = {}
+    for path in (root / "validations").glob("*/*/*/*/*.json"):
+        schema, table, month, run_time = path.parts[-5:-1]
+        key = (f"{schema}.{table}", month)
+        if key not in latest or run_time > latest[key][0]:
+            latest[key] = (run_time, json.loads(path.read_text()), path)
+    rows = []
+    for (table, month), (run_time, result, path) in sorted(latest.items()):
+        stats = result.get("statistics", {})
+        page = site / "validations" / path.relative_to(root / "validations").with_suffix(".html")
+        link = f'<a href="{html.escape(str(page.relative_to(site)))}">{html.escape(run_time)}</a>' if page.exists() else html.escape(run_time)
+        status = "passed" if result.get("success") else "FAILED"
+        rows.append(
+            f"<tr><td>{html.escape(table)}</td><td>{html.escape(month)}</td><td class='{status}'>{status}</td>"
+            f"<td>{stats.get('successful_expectations', '?')}/{stats.get('evaluated_expectations', '?')}</td><td>{link}</td></tr>"
+        )
+    site.mkdir(parents=True, exist_ok=True)
+    out = site / "by_month.html"
+    out.write_text(
+        "<!doctype html><meta charset='utf-8'><title>DTKS data quality by month</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}.FAILED{color:#b00;font-weight:bold}</style>"
+        "<h1>DTKS data quality: Great Expectations validations by table and month</h1>"
+        "<p>Latest validation of each table and month; the links open GX's Data Docs page of that run.</p>"
+        "<table><tr><th>table</th><th>month</th><th>status</th><th>expectations met</th><th>validation</th></tr>"
+        + "".join(rows) + "</table>",
+        encoding="utf-8",
+    )
+    return out
