@@ -235,7 +235,10 @@ def write_month_index(gx_dir: Path) -> Path:
         stats = result.get("statistics", {})
         page = site / "validations" / path.relative_to(root / "validations").with_suffix(".html")
         link = f'<a href="{html.escape(str(page.relative_to(site)))}">{html.escape(run_time)}</a>' if page.exists() else html.escape(run_time)
-        status = "passed" if result.get("success") else "FAILED"
+        failed = [r for r in result.get("results", []) if not r.get("success")]
+        # A failed WARN expectation (a row-count band) is a warning, not a failure.
+        warn_only = failed and all(((r.get("expectation_config") or {}).get("meta") or {}).get("severity") == "WARN" for r in failed)
+        status = "passed" if not failed else ("warning" if warn_only else "FAILED")
         rows.append(
             f"<tr><td>{html.escape(table)}</td><td>{html.escape(month)}</td><td class='{status}'>{status}</td>"
             f"<td>{stats.get('successful_expectations', '?')}/{stats.get('evaluated_expectations', '?')}</td><td>{link}</td></tr>"
@@ -244,7 +247,7 @@ def write_month_index(gx_dir: Path) -> Path:
     out = site / "by_month.html"
     out.write_text(
         "<!doctype html><meta charset='utf-8'><title>DTKS data quality by month</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}.FAILED{color:#b00;font-weight:bold}</style>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}.FAILED{color:#b00;font-weight:bold}.warning{color:#a60}</style>"
         "<h1>DTKS data quality: Great Expectations validations by table and month</h1>"
         "<p>Latest validation of each table and month; the links open GX's Data Docs page of that run.</p>"
         "<table><tr><th>table</th><th>month</th><th>status</th><th>expectations met</th><th>validation</th></tr>"
