@@ -50,15 +50,12 @@ def build_staging_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         period = context.partition_key
-        con = warehouse.connect()
-        try:
+        with warehouse.connect() as con:
             try:
                 outcome = stage_source(con, spec.name, sources.period_dir(period), period)
             except StagingFailed as exc:
                 raise dg.Failure(description=f"staging.{spec.name} {period}: {exc}", allow_retries=False) from exc
             preview = con.execute(f"SELECT * FROM staging.{spec.name} WHERE period = ? LIMIT 5", [period]).df()
-        finally:
-            con.close()
         if outcome.note:
             context.log.warning(outcome.note)
         context.log.info(f"staging.{spec.name} {period}: {outcome.staged:,} staged, {outcome.rejected:,} rejected")
@@ -87,15 +84,12 @@ def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         period = context.partition_key if context.has_partition_key else None
-        con = warehouse.connect()
-        try:
+        with warehouse.connect() as con:
             bad = conservation_violations(con, spec.name, period)
             totals = con.execute(
                 "SELECT count(*), coalesce(sum(rows_read), 0) FROM audit.source_files WHERE period = ? AND source = ?",
                 [period, spec.name],
             ).fetchone()
-        finally:
-            con.close()
         return dg.AssetCheckResult(
             passed=bad.empty,
             metadata={
@@ -127,8 +121,7 @@ def build_rejection_rate_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> 
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         period = context.partition_key
-        con = warehouse.connect()
-        try:
+        with warehouse.connect() as con:
             files = con.execute(
                 "SELECT source_file, rows_read, rows_rejected FROM audit.source_files "
                 "WHERE period = ? AND source = ? AND status = 'OK' AND rows_read >= ?",
@@ -142,8 +135,6 @@ def build_rejection_rate_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> 
                 "FROM audit.rejected_rows WHERE period = ? AND source = ? GROUP BY ALL ORDER BY n DESC",
                 [period, spec.name],
             ).df()
-        finally:
-            con.close()
         problems = []
         for row in broken.itertuples():
             top = causes[causes["source_file"] == row.source_file].head(3)

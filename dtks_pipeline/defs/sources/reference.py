@@ -28,10 +28,7 @@ from dtks_pipeline.lib.warehouse import transaction
 )
 def ref_wilayah(warehouse: WarehouseResource) -> dg.MaterializeResult:
     frame = regions.wilayah().rename(columns={"kode": "kode_dotted", "kode_digits": "kode"})[["kode", "kode_dotted", "tingkat", "nama"]]
-    con = warehouse.connect()
-    try:
+    with warehouse.connect() as con:
         with transaction(con):
             con.execute("CREATE OR REPLACE TABLE ref.wilayah AS SELECT * FROM frame")
-    finally:
-        con.close()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(frame), "villages": int(frame["tingkat"].isin(["desa", "kelurahan"]).sum())})
