@@ -49,7 +49,7 @@ benchmark: env sample
 
 # Re-pin the transitive dependency set after changing pyproject.toml.
 lock: env
-	$(BIN)/uv pip compile -q -p 3.11 pyproject.toml --extra dev -o requirements.lock
+	$(BIN)/uv pip compile -q -p 3.11 pyproject.toml --extra dev --extra bench -o requirements.lock
 
 clean:
 	rm -rf $(VENV) data/sources data/warehouse .dagster_home
