@@ -32,3 +32,27 @@ def test_bad_config_is_rejected_with_the_program_named(bad, message):
 def test_duplicate_codes_rejected():
     with pytest.raises(ProgramConfigError, match="duplicate"):
         parse_programs({"programs": [prog(order=1), prog(order=2)]})
+
+
+@pytest.mark.parametrize("bad, field", [
+    (prog(qouta=5), "field qouta: unknown field"),
+    (prog(eligibility={"kind": "desil", "min": 1, "maks": 4}), "field eligibility.maks: unknown field"),
+    (prog(quota=-1), "field quota: must be >= 0"),
+    (prog(quota_by_month={"2022-12": -3}), "field quota_by_month.2022-12: must be >= 0"),
+    (prog(amount_idr="banyak"), "field amount_idr: must be a whole number"),
+])
+def test_errors_name_the_program_and_the_field(bad, field):
+    with pytest.raises(ProgramConfigError, match=f"program BST, {field}"):
+        parse_programs({"programs": [bad]})
+
+
+def test_load_programs_names_the_file(tmp_path):
+    from dtks_pipeline.defs.payout.programs import load_programs
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text("programs:\n  - {code: A, name: a, amount_idr: 1, months: [2022-10], quota: 1, order: 1, eligibility: {kind: desil}}\n"
+                    "  - {code: A, name: b, amount_idr: 1, months: [2022-10], quota: 1, order: 2, eligibility: {kind: desil}}\n")
+    with pytest.raises(ProgramConfigError) as info:
+        load_programs(path)
+    assert str(info.value).startswith(f"{path}: program A, field code: duplicate")
+    assert (info.value.file, info.value.program, info.value.field) == (path, "A", "code")
