@@ -136,17 +136,17 @@ def perturb_village(value: str, kind: str, rnd: random.Random) -> str | None:
     return None
 
 
-def perturb_nik(nik: str, kind: str, rnd: random.Random) -> str | None:
-    """A different, structurally valid NIK: k digits mistyped, or two digits transposed."""
+def nik_candidates(nik: str, kind: str, rnd: random.Random) -> list[str]:
+    """Up to 50 different NIKs with k digits mistyped, or two digits transposed (validity not checked)."""
     if not re.fullmatch(r"\d{16}", nik) or kind not in NIK_KINDS:
-        return None
+        return []
     candidates = []
     for _ in range(50):
         digits = list(nik)
         if kind in ("NIK_2_DIGIT", "NIK_3_DIGIT"):
             for i in rnd.sample(range(4, 16), 2 if kind == "NIK_2_DIGIT" else 3):
                 digits[i] = rnd.choice([d for d in "0123456789" if d != nik[i]])
-        elif kind == "NIK_TUKAR":
+        else:
             i, j = sorted(rnd.sample(range(4, 12), 2))
             if rnd.random() < 0.5:
                 j = i + 1
@@ -156,9 +156,23 @@ def perturb_nik(nik: str, kind: str, rnd: random.Random) -> str | None:
         new = "".join(digits)
         if new != nik:
             candidates.append(new)
-    # the project's own validity rule, once for all candidates (the first valid one wins)
-    valid = nik_lib.valid_nik(pd.Series(candidates, dtype=object)) if candidates else []
-    return next((c for c, ok in zip(candidates, valid) if ok), None)
+    return candidates
+
+
+def first_valid(candidate_lists: list[list[str]]) -> list[str | None]:
+    """For each list, its first structurally valid NIK by the project's own rule (one call for all)."""
+    flat = [c for cands in candidate_lists for c in cands]
+    valid = iter(nik_lib.valid_nik(pd.Series(flat, dtype=object)).tolist() if flat else [])
+    out = []
+    for cands in candidate_lists:
+        oks = [next(valid) for _ in cands]
+        out.append(next((c for c, ok in zip(cands, oks) if ok), None))
+    return out
+
+
+def perturb_nik(nik: str, kind: str, rnd: random.Random) -> str | None:
+    """A different, structurally valid NIK: k digits mistyped, or two digits transposed."""
+    return first_valid([nik_candidates(nik, kind, rnd)])[0]
 
 
 _DATE_FORMS = ((re.compile(r"^(\d{2})([-/])(\d{2})\2(\d{4})$"), "dmy"), (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "ymd"))
@@ -227,6 +241,14 @@ def _choose_kind(u: float, shares: dict[str, float], kinds: tuple[str, ...]) -> 
     return None
 
 
+def _rewrite(lines: list[str], k: int, fields: list[str], i: int, new: str, sep: str) -> dict:
+    fields[i] = new
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=sep, lineterminator="").writerow(fields)
+    lines[k] = buf.getvalue()
+    return {"source_row": k}
+
+
 def perturb_file(path: Path, out: Path, period: str, truth: pd.DataFrame, linked: set[str], seed: int) -> list[dict]:
     """Rewrite one delivered CSV; returns one record per perturbed row (source_row, kind, column)."""
     nik_col, name_col, date_col, village_cols = PERSON_FILES[path.name]
@@ -240,7 +262,7 @@ def perturb_file(path: Path, out: Path, period: str, truth: pd.DataFrame, linked
             zip(truth["source_row"], truth["expected"], truth["damage"], truth["true_person_id"])}
     kinds = NAME_KINDS + NIK_KINDS + (DATE_KINDS if date_col else ()) + (VILLAGE_KINDS if village_cols else ())
     end = _period_end(period)
-    done = []
+    done, nik_rows = [], []
     for k in range(1, len(lines)):
         line = lines[k]
         if not line.strip() or k not in rows:
@@ -258,23 +280,24 @@ def perturb_file(path: Path, out: Path, period: str, truth: pd.DataFrame, linked
         if kind in NAME_KINDS:
             column = name_col
             new = perturb_name(fields[col[column]].strip(), kind, rnd)
-        elif kind in NIK_KINDS:
-            column = nik_col
-            new = perturb_nik(fields[col[column]].strip(), kind, rnd)
+        elif kind in NIK_KINDS:  # validated below, all at once
+            nik_rows.append((k, fields, kind, person in linked,
+                             nik_candidates(fields[col[nik_col]].strip(), kind, rnd)))
+            continue
         elif kind in DATE_KINDS:
             column = date_col
             new = perturb_date(fields[col[column]], kind, rnd, end)
         else:
             column = village_cols[1] if kind == "KEC_SALAH_KETIK" else village_cols[0]
             new = perturb_village(fields[col[column]].strip().upper(), kind, rnd)
-        if new is None:
-            continue
-        fields[col[column]] = new
-        buf = io.StringIO()
-        csv.writer(buf, delimiter=sep, lineterminator="").writerow(fields)
-        lines[k] = buf.getvalue()
-        done.append({"period": period, "source_file": path.name, "source_row": k, "kind": f"P_{kind}",
-                     "column": column, "linked": person in linked})
+        if new is not None:
+            done.append(_rewrite(lines, k, fields, col[column], new, sep)
+                        | {"kind": f"P_{kind}", "column": column, "linked": person in linked})
+    for (k, fields, kind, is_linked, _), new in zip(nik_rows, first_valid([r[4] for r in nik_rows])):
+        if new is not None:
+            done.append(_rewrite(lines, k, fields, col[nik_col], new, sep)
+                        | {"kind": f"P_{kind}", "column": nik_col, "linked": is_linked})
+    done = [{"period": period, "source_file": path.name, **d} for d in sorted(done, key=lambda d: d["source_row"])]
     out.parent.mkdir(parents=True, exist_ok=True)
     body = newline.join(lines)
     out.write_bytes((b"\xef\xbb\xbf" if encoding == "utf-8-sig" else b"") +
