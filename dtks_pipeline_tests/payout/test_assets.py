@@ -125,7 +125,7 @@ def test_payout_definitions_load(tmp_path):
     merged = dg.Definitions.merge(payout_defs, dg.Definitions(resources=resources_for(tmp_path, tmp_path / "w.duckdb")))
     graph = merged.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"payout/payments", "payout/waiting_list", "payout/changes", "payout/summary"}
-    assert len(graph.asset_check_keys) == 5
+    assert len(graph.asset_check_keys) == 6
     spec = graph.get(PAYMENTS)
     assert spec.group_name == "payout" and "duckdb" in spec.kinds
 

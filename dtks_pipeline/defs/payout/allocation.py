@@ -9,8 +9,10 @@ same code scores the ground truth in the benchmark.
 Rules, in the order they apply for a month P:
 
 1. A family is a candidate when `registry.families.status = 'AKTIF'`, it has an
-   AKTIF member in `registry.persons`, and `registry.exclusions` holds no
-   family-level reason for it (MAMPU_MOBIL, MAMPU_DESA, TIDAK_DITEMUKAN, ...).
+   AKTIF member in `registry.persons`, `registry.exclusions` holds no
+   family-level reason for it (MAMPU_MOBIL, MAMPU_DESA, TIDAK_DITEMUKAN, ...),
+   and it is not held in `payout.held` (a registry conflict such as NIK_GANDA:
+   held families are on neither list this month; registry/held.py).
 2. Programs are filled in their configured `order`; a program pays only in its
    configured months. A family taken by an earlier program is not eligible for a
    later one that month.
@@ -45,6 +47,7 @@ KELUAR (paid by the program in P-1, not in P), first matching reason wins:
                           (or, for a sector program, the listed person moved)
 - TIDAK_AKTIF             no active member and no exclusion says why
 - DIKECUALIKAN            family status DIKECUALIKAN with no exclusion row
+- DITAHAN                 held this month (payout.held; `detail` names the reason)
 - DESIL_TIDAK_MEMENUHI    desil program: the family's decile left the range
 - TIDAK_TERDAFTAR_SEKTOR  sector program: no active member on P's sector list
 - PROGRAM_LAIN            still eligible, but taken by an earlier program in P
@@ -61,6 +64,7 @@ import duckdb
 import pandas as pd
 
 from dtks_pipeline.defs.payout.programs import Program
+from dtks_pipeline.lib.warehouse import table_exists
 
 FAMILY_REASONS = ("MAMPU_MOBIL", "MAMPU_DESA", "TIDAK_DITEMUKAN")
 PERSON_REASONS = ("MENINGGAL", "PINDAH")
@@ -83,6 +87,7 @@ class RegistryMonth:
     persons: pd.DataFrame     # person_id, nik, nama, tgl_lahir, family_id, hub_kel, status
     exclusions: pd.DataFrame  # family_id, person_id, reason_code
     sector: pd.DataFrame      # source, person_id (linked rows of P's sector lists)
+    held: pd.DataFrame | None = None  # family_id, reason_code (payout.held of P)
 
 
 @dataclass
@@ -117,7 +122,9 @@ def load_registry_month(con: duckdb.DuckDBPyConnection, period: str, sector_sour
             WHERE period = ? AND source IN ({placeholders}) AND person_id IS NOT NULL""",
         [period, *sector_sources],
     ).df()
-    return RegistryMonth(period, families, persons, exclusions, sector)
+    held = con.execute("SELECT family_id, reason_code FROM payout.held WHERE period = ?", [period]).df() if table_exists(
+        con, "payout.held") else None
+    return RegistryMonth(period, families, persons, exclusions, sector, held)
 
 
 def previous_period(period: str) -> str:
@@ -147,7 +154,8 @@ def candidate_families(month: RegistryMonth) -> pd.DataFrame:
     counts = active_persons.groupby("family_id").size().rename("_n_aktif")
     excl = month.exclusions
     family_excluded = set(excl.loc[~excl["reason_code"].isin(PERSON_REASONS), "family_id"].dropna())
-    out = fam[(fam["status"] == "AKTIF") & ~fam["family_id"].isin(family_excluded)].join(counts, on="family_id")
+    held = set(month.held["family_id"]) if month.held is not None else set()
+    out = fam[(fam["status"] == "AKTIF") & ~fam["family_id"].isin(family_excluded | held)].join(counts, on="family_id")
     out = out[out["_n_aktif"].fillna(0) > 0].copy()
     out["n_anggota_aktif"] = out["n_anggota_aktif"].fillna(out["_n_aktif"]).astype("int64")
     return out.drop(columns="_n_aktif")
@@ -273,6 +281,8 @@ def _changes(month, programs, prev, pay, taken, eligible_ignoring_taken, no_reci
         .drop_duplicates("person_id").set_index("person_id")["reason_code"]
     )
     active_counts = month.persons[month.persons["status"] == "AKTIF"].groupby("family_id").size()
+    held = (month.held.groupby("family_id")["reason_code"].agg(lambda r: ",".join(sorted(set(r))))
+            if month.held is not None and len(month.held) else pd.Series(dtype=object))
     nokk_of = dict(zip(month.families["family_id"], month.families["nokk"]))
     order_of = {p.code: p.order for p in programs}
     rows = []
@@ -300,6 +310,8 @@ def _changes(month, programs, prev, pay, taken, eligible_ignoring_taken, no_reci
                 reason = other_family_reason[fid]
             elif fam.at[fid, "status"] != "AKTIF":
                 reason = "DIKECUALIKAN" if fam.at[fid, "status"] == "DIKECUALIKAN" else "TIDAK_AKTIF"
+            elif fid in held.index:
+                reason, detail = "DITAHAN", held[fid]
             elif fid in no_recipient.get(program.code, set()):
                 reason = "TANPA_PENERIMA"
             elif fid not in eligible_ignoring_taken.get(program.code, set()):

@@ -13,6 +13,7 @@ from dtks_pipeline.defs.payout.assets import PAYMENTS, SUMMARY
 from dtks_pipeline.lib.masking import mask_id_value
 from dtks_pipeline.defs.payout.programs import Program, ProgramsResource
 from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource
+from dtks_pipeline.lib.warehouse import table_exists
 
 
 def reconcile_quota(con: duckdb.DuckDBPyConnection, period: str, programs: list[Program]) -> tuple[bool, dict]:
@@ -105,6 +106,17 @@ def reconcile_totals(con: duckdb.DuckDBPyConnection, period: str, programs: list
     }
 
 
+def reconcile_held(con: duckdb.DuckDBPyConnection, period: str) -> tuple[bool, dict]:
+    """No family held in payout.held is paid or waiting this month."""
+    if not table_exists(con, "payout.held"):
+        return True, {"held_families": 0, "held_but_paid": 0, "held_but_waiting": 0}
+    held = "SELECT family_id FROM payout.held WHERE period = ?"
+    paid = con.execute(f"SELECT count(*) FROM payout.payments WHERE period = ? AND family_id IN ({held})", [period, period]).fetchone()[0]
+    waiting = con.execute(f"SELECT count(*) FROM payout.waiting_list WHERE period = ? AND family_id IN ({held})", [period, period]).fetchone()[0]
+    n = con.execute("SELECT count(DISTINCT family_id) FROM payout.held WHERE period = ?", [period]).fetchone()[0]
+    return paid == 0 and waiting == 0, {"held_families": int(n), "held_but_paid": int(paid), "held_but_waiting": int(waiting)}
+
+
 def _result(passed: bool, metadata: dict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
 
@@ -142,4 +154,10 @@ def total_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
         return _result(*reconcile_totals(con, context.partition_key, programs.load()))
 
 
-ASSET_CHECKS = [quota_check, one_program_check, recipient_check, amount_check, total_check]
+@dg.asset_check(asset=PAYMENTS, name="held_families_not_paid", description=reconcile_held.__doc__, **_CHECK)
+def held_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        return _result(*reconcile_held(con, context.partition_key))
+
+
+ASSET_CHECKS = [quota_check, one_program_check, recipient_check, amount_check, total_check, held_check]

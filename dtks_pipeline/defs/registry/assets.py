@@ -10,6 +10,8 @@ import time
 import dagster as dg
 
 from dtks_pipeline.defs.registry import build as build_mod
+from dtks_pipeline.defs.registry import review_stage
+from dtks_pipeline.defs.registry.held import HELD_REASONS
 from dtks_pipeline.defs.registry.inputs import STAGING_SOURCES
 from dtks_pipeline.defs.registry.storage import write_registry
 from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
@@ -21,6 +23,8 @@ PERSONS = dg.AssetKey(["registry", "persons"])
 PERSON_LINKS = dg.AssetKey(["registry", "person_links"])
 FAMILIES = dg.AssetKey(["registry", "families"])
 EXCLUSIONS = dg.AssetKey(["registry", "exclusions"])
+REVIEW_PAIRS = dg.AssetKey(["registry", "review_pairs"])
+HELD = dg.AssetKey(["payout", "held"])
 STAGING_KEYS = [dg.AssetKey(["staging", s]) for s in STAGING_SOURCES]
 
 
@@ -77,6 +81,12 @@ EXCLUSIONS_SCHEMA = _schema({
                      metadata={"dagster/column_schema": EXCLUSIONS_SCHEMA},
                      description="Why a person left the active registry or a family may not receive aid, "
                                  "with the staged row as evidence."),
+        dg.AssetSpec(REVIEW_PAIRS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="Pairs for staff to decide SAMA/BEDA (`dtks review`): uncertain match "
+                                 "probability (RAGU) or two active persons sharing a NIK (NIK_GANDA)."),
+        dg.AssetSpec(HELD, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     description="Families held back from payment this month and why (NIK_GANDA, "
+                                 "KELUARGA_GANDA); everyone else is paid."),
     ],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
@@ -93,6 +103,8 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         except build_mod.RegistryOrderError as exc:
             raise dg.Failure(description=str(exc)) from exc
         write_registry(con, result)
+        review = review_stage.run_review(con, period, result.persons, _review_inputs(con, result),
+                                         review_stage.review_dir(warehouse.working_path, period))
     finally:
         con.close()
     seconds = round(time.perf_counter() - started, 2)
@@ -103,8 +115,9 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         f"{len(result.exclusions)} exclusions, {len(links)} links in {seconds}s"
     )
     common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds}
+    review_meta = review.metadata()
     yield dg.MaterializeResult(asset_key=PERSONS, metadata={
-        **common, "dagster/row_count": len(persons), "dagster/column_schema": PERSONS_SCHEMA,
+        **common, **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()}, "dagster/row_count": len(persons), "dagster/column_schema": PERSONS_SCHEMA,
         "by status": dg.MetadataValue.json({k: int(v) for k, v in persons["status"].value_counts().items()}),
         "new person ids": len(result.new_person_keys["person_id"].unique()) if len(result.new_person_keys) else 0,
     })
@@ -120,3 +133,25 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         "dagster/row_count": len(result.exclusions), "dagster/column_schema": EXCLUSIONS_SCHEMA,
         "by reason": dg.MetadataValue.json({k: int(v) for k, v in result.exclusions["reason_code"].value_counts().items()}),
     })
+    yield dg.MaterializeResult(asset_key=REVIEW_PAIRS, metadata={
+        "dagster/row_count": len(review.review_pairs), **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()},
+    })
+    yield dg.MaterializeResult(asset_key=HELD, metadata={
+        "dagster/row_count": len(review.held),
+        "families held": review_meta["held families"]["families"],
+        "by reason": dg.MetadataValue.json(review_meta["held families"]["by reason"]),
+        "reasons": dg.MetadataValue.json(HELD_REASONS),
+    })
+
+
+def _review_inputs(con, result) -> review_stage.ReviewInputs:
+    """The resolver's scored pairs and records for the review stage.
+
+    ADAPTER until the Splink resolver's scored-pairs stage is wired here: read from the
+    hand-weighted resolver's temp tables (review_adapter.py)."""
+    from dtks_pipeline.defs.registry import review_adapter
+
+    return review_stage.ReviewInputs(
+        scored=review_adapter.scored_frame(con), records=review_adapter.records_frame(con),
+        threshold_probability=review_adapter.THRESHOLD_PROBABILITY,
+    )

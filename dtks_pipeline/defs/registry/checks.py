@@ -3,40 +3,76 @@
 Each check is a pure function `(con, period) -> (passed, metadata)` tested on
 its own, wrapped in a blocking asset check: a failing month stops the run
 before payout reads it. Metadata never shows a NIK or a name unmasked.
+
+A check blocks only what it concerns: when every fault it finds is contained
+(the families concerned are in payout.held and will not be paid, or staff
+decided the pair), it reports a WARN (`metadata[CONTAINED]` true), which
+stops nothing, and everyone else is paid.
 """
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
+from dtks_pipeline.defs.registry import held as held_mod
 from dtks_pipeline.defs.registry.assets import EXCLUSIONS, FAMILIES, PERSON_LINKS, PERSONS
 from dtks_pipeline.defs.registry.inputs import PERSON_SOURCES, SNAPSHOT_SOURCES, snapshot_period
 from dtks_pipeline.defs.shared import WAREHOUSE_POOL, WarehouseResource
+from dtks_pipeline.lib.masking import mask_id_value
 from dtks_pipeline.lib.warehouse import table_exists
 
 # No partitions_def on the checks (preview in Dagster 1.13): the month comes from the run, as in the payout checks.
 _CHECK = dict(blocking=True, pool=WAREHOUSE_POOL)
-_MASK = "substr({c}, 1, 6) || repeat('*', 8) || substr({c}, 15, 2)"
+
+
+CONTAINED = "contained (held or decided; nothing else stopped)"
 
 
 def nik_unique_among_active(con: duckdb.DuckDBPyConnection, period: str) -> tuple[bool, dict]:
-    """No NIK is shared by two AKTIF persons."""
-    rows = con.execute(f"""
-        SELECT {_MASK.format(c='nik')} AS nik, count(*) AS n FROM registry.persons
-        WHERE period = ? AND status = 'AKTIF' AND nik IS NOT NULL GROUP BY nik HAVING count(*) > 1
-        ORDER BY n DESC LIMIT 20""", [period]).fetchall()
-    n = con.execute("""SELECT count(*) FROM (SELECT nik FROM registry.persons WHERE period = ? AND status = 'AKTIF'
-                       AND nik IS NOT NULL GROUP BY nik HAVING count(*) > 1)""", [period]).fetchone()[0]
-    return n == 0, {"shared NIKs": n, "examples (masked)": [r[0] for r in rows]}
+    """No NIK is shared by two AKTIF persons; WARN when every shared NIK's families are held
+    (payout.held NIK_GANDA) or staff decided the persons BEDA."""
+    pairs = held_mod.nik_conflict_pairs(con, period)
+    held = held_mod.held_of(con, period)
+    held_ids = set(held.loc[held["reason_code"] == held_mod.NIK_GANDA, "family_id"])
+    decided = pairs["decision"].fillna("") == "BEDA"
+    open_pairs = pairs[~decided]
+    sides = (list(zip(open_pairs["nik"], open_pairs["family_id_a"])) + list(zip(open_pairs["nik"], open_pairs["family_id_b"])))
+    # A person without a family is paid nothing anyway; a family not held would be paid on a doubtful NIK.
+    not_held = sorted({nik for nik, fam in sides if fam is not None and not pd.isna(fam) and fam not in held_ids})
+    n = int(pairs["nik"].nunique())
+    metadata = {
+        "shared NIKs": n,
+        "held families (NIK_GANDA)": len(held_ids),
+        "NIKs decided BEDA by staff": int(pairs.loc[decided, "nik"].nunique()),
+        "shared NIKs whose families are not held": len(not_held),
+        "examples (masked)": [mask_id_value(v) for v in sorted(pairs["nik"].unique())[:20]],
+    }
+    if n:
+        metadata[CONTAINED] = not not_held
+    return n == 0, metadata
 
 
 def active_person_in_one_family(con: duckdb.DuckDBPyConnection, period: str) -> tuple[bool, dict]:
-    """Every AKTIF person belongs to exactly one family of the month."""
-    n = con.execute("""
-        SELECT count(*) FROM registry.persons p
-        WHERE p.period = ? AND p.status = 'AKTIF'
-          AND (SELECT count(*) FROM registry.families f WHERE f.period = p.period AND f.family_id = p.family_id) <> 1
-    """, [period]).fetchone()[0]
-    return n == 0, {"active persons without exactly one family": n}
+    """Every AKTIF person belongs to exactly one family of the month; WARN when every family on
+    several rows is held (KELUARGA_GANDA) and the rest have no family row (they cannot be paid)."""
+    rows = con.execute("""
+        SELECT p.family_id, (SELECT count(*) FROM registry.families f
+                             WHERE f.period = p.period AND f.family_id = p.family_id) AS n
+        FROM registry.persons p WHERE p.period = ? AND p.status = 'AKTIF'
+    """, [period]).df()
+    bad = rows[rows["n"] != 1]
+    held = held_mod.held_of(con, period)
+    held_ids = set(held.loc[held["reason_code"] == held_mod.KELUARGA_GANDA, "family_id"])
+    several = bad[bad["n"] > 1]
+    metadata = {
+        "active persons without exactly one family": len(bad),
+        "in no family (cannot be paid)": int((bad["n"] == 0).sum()),
+        "in a family on several rows": len(several),
+        "held families (KELUARGA_GANDA)": len(held_ids),
+    }
+    if len(bad):
+        metadata[CONTAINED] = bool(several["family_id"].isin(held_ids).all())
+    return len(bad) == 0, metadata
 
 
 def exclusions_have_evidence(con: duckdb.DuckDBPyConnection, period: str) -> tuple[bool, dict]:
@@ -103,8 +139,11 @@ def _run(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, f
         passed, metadata = fn(con, period)
     finally:
         con.close()
-    return dg.AssetCheckResult(passed=passed, metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
-                                                        for k, v in metadata.items()})
+    contained = not passed and metadata.get(CONTAINED, False)
+    return dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.WARN if contained else dg.AssetCheckSeverity.ERROR,
+        description="contained: the families concerned are held (payout.held), everyone else is paid" if contained else None,
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in metadata.items()})
 
 
 @dg.asset_check(asset=PERSONS, name="nik_unique_among_active", description=nik_unique_among_active.__doc__, **_CHECK)

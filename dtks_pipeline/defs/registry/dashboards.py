@@ -1,0 +1,62 @@
+"""Splink's comparison-viewer and cluster-studio dashboards for the month's review pairs.
+
+Written to `<warehouse dir>/review/<period>/` (review_stage.review_dir) so staff
+can look at a pair before deciding it with `dtks review decide`. They need the
+resolver's Splink linker and its predictions: `ReviewInputs.linker`,
+`.predictions` (the SplinkDataFrame of `linker.inference.predict()`) and
+`.clusters` (of `linker.clustering.cluster_pairwise_predictions_at_threshold`).
+Splink's `unique_id` is taken to be the record key (decisions.record_key_sql);
+a resolver with other ids passes `unique_id_of_key` (key, unique_id).
+
+The dashboards hold unmasked records: they sit beside the full warehouse, for
+cleared staff, never in the analyst file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+COMPARISON_VIEWER = "comparison_viewer.html"
+CLUSTER_STUDIO = "cluster_studio.html"
+MAX_CLUSTERS = 200  # cluster studio renders every cluster it is given in one page
+
+
+def write_dashboards(inputs, review_pairs: pd.DataFrame, out_dir: Path) -> dict[str, str]:
+    """Write both dashboards for `review_pairs`; returns {name: path} or {"note": why not}."""
+    linker = getattr(inputs, "linker", None)
+    predictions = getattr(inputs, "predictions", None)
+    if linker is None or predictions is None:
+        return {"note": "no Splink linker from the resolver this month: dashboards not written"}
+    if review_pairs.empty:
+        return {"note": "no review pairs this month"}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keys = review_pairs[["key_a", "key_b"]]
+    mapping = getattr(inputs, "unique_id_of_key", None)
+    if mapping is not None:
+        ids = dict(zip(mapping["key"], mapping["unique_id"]))
+        keys = pd.DataFrame({"key_a": keys["key_a"].map(ids), "key_b": keys["key_b"].map(ids)}).dropna()
+    keys = keys.astype(str)
+    linker.table_management.register_table(keys, "__dtks_review_keys", overwrite=True)
+    subset = linker.misc.query_sql(f"""
+        SELECT p.* FROM {predictions.physical_name} p JOIN __dtks_review_keys k
+          ON (CAST(p.unique_id_l AS VARCHAR) = k.key_a AND CAST(p.unique_id_r AS VARCHAR) = k.key_b)
+          OR (CAST(p.unique_id_l AS VARCHAR) = k.key_b AND CAST(p.unique_id_r AS VARCHAR) = k.key_a)
+    """, output_type="splink_df")
+    written: dict[str, str] = {}
+    viewer = out_dir / COMPARISON_VIEWER
+    linker.visualisations.comparison_viewer_dashboard(subset, str(viewer), overwrite=True, num_example_rows=3)
+    written["comparison viewer"] = str(viewer)
+    clusters = getattr(inputs, "clusters", None)
+    if clusters is not None:
+        cluster_ids = linker.misc.query_sql(f"""
+            SELECT DISTINCT c.cluster_id FROM {clusters.physical_name} c JOIN __dtks_review_keys k
+              ON CAST(c.unique_id AS VARCHAR) IN (k.key_a, k.key_b) ORDER BY 1 LIMIT {MAX_CLUSTERS}
+        """, output_type="pandas")["cluster_id"].tolist()
+        if cluster_ids:
+            studio = out_dir / CLUSTER_STUDIO
+            linker.visualisations.cluster_studio_dashboard(predictions, clusters, str(studio),
+                                                           cluster_ids=cluster_ids, overwrite=True)
+            written["cluster studio"] = str(studio)
+    return written
