@@ -136,6 +136,16 @@ def to_dtks(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def write_empty_snapshots(month: Path) -> None:
+    """The other agencies' snapshots, delivered with a header and no rows (FEBRL has no vehicles or
+    sector lists); without them the month's first delivery would have no snapshot to fall back on."""
+    from dtks_pipeline.defs.sources.specs import SOURCES
+
+    for spec in SOURCES.values():
+        if spec.is_snapshot and spec.name != "dtks":
+            (month / spec.filename).write_text(";".join(spec.columns) + "\n", encoding="utf-8")
+
+
 def expected_outcomes(path: Path, period: str = PERIOD) -> pd.DataFrame:
     """source_row -> expected STAGED / REJECTED + reason, by the project's ingestion validation."""
     from dtks_pipeline.defs.sources.reading import read_delivery
@@ -170,6 +180,7 @@ def write_set(name: str, out_root: Path, period: str = PERIOD, limit: int | None
     month.mkdir(parents=True, exist_ok=True)
     path = month / "dtks.csv"
     rows.loc[:, list(DTKS_COLUMNS)].to_csv(path, sep=";", index=False, lineterminator="\n")
+    write_empty_snapshots(month)
 
     outcome = expected_outcomes(path, period)
     truth = pd.DataFrame({
