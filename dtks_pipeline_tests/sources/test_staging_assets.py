@@ -33,21 +33,25 @@ def test_good_and_broken_sources_in_one_month(tmp_path):
     write_csv(month / "desa" / "5108012013.csv", SOURCES["desa"].columns, [desa_row(KODE_DESA="5108012013"), desa_row(KODE_DESA=VILLAGE)])
 
     result = materialize(src, wh, "2022-10", ["dtks", "nelayan", "desa", "dukcapil_kematian"])
-    assert not result.success
-    failures = {e.step_key: e.step_failure_data.error.message for e in result.get_step_failure_events()}
-    assert list(failures) == ["staging__nelayan"]
-    assert "nelayan.csv" in failures["staging__nelayan"] and "NAMA" in failures["staging__nelayan"]
+    # A broken file holds back only itself: every asset succeeds, the file is quarantined.
+    assert result.success
+    assert not result.get_step_failure_events()
 
     # The broken source wrote nothing but its audit row; the others are complete and conserved.
     assert query(wh, "SELECT count(*) FROM staging.nelayan") == [(0,)]
-    assert query(wh, "SELECT status, message FROM audit.source_files WHERE source = 'nelayan'") == [("GAGAL", "missing required column(s): NAMA")]
+    assert query(wh, "SELECT status, status_reason, rows_read, rows_quarantined FROM audit.source_files WHERE source = 'nelayan'") == [
+        ("KARANTINA", "missing required column(s): NAMA", 1, 1)]
     assert query(wh, "SELECT count(*) FROM staging.dtks WHERE period = '2022-10'") == [(1,)]
     assert query(wh, "SELECT source_row, reason_code FROM audit.rejected_rows WHERE source = 'dtks'") == [(2, "NIK_RUSAK")]
     assert query(wh, "SELECT source_file, rows_read, rows_staged, rows_rejected FROM audit.source_files WHERE source = 'desa' ORDER BY 1") == [
         ("desa/5108012012.xlsx", 1, 1, 0), ("desa/5108012013.csv", 2, 1, 1)]
     assert query(wh, "SELECT status FROM audit.source_files WHERE source = 'dukcapil_kematian'") == [("TIDAK_DIKIRIM",)]
-    checks = {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"dtks": True, "desa": True, "dukcapil_kematian": True}
+    checks = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert {k for k, e in checks.items() if not e.passed} == {("nelayan", "file_quarantine")}
+    warned = checks[("nelayan", "file_quarantine")]
+    assert warned.severity == dg.AssetCheckSeverity.WARN and "nelayan.csv: missing required column(s): NAMA" in warned.description
+    nelayan = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "nelayan")
+    assert nelayan.materialization.metadata["quarantined_files"].value[0]["source_file"] == "nelayan.csv"
     materialization = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "dtks")
     metadata = materialization.materialization.metadata
     assert metadata["dagster/row_count"].value == 1
@@ -74,7 +78,8 @@ def test_first_month_without_dtks_fails(tmp_path):
     (src / "2022-10").mkdir(parents=True)
     result = materialize(src, wh, "2022-10", ["dtks"])
     assert not result.success
-    assert "no earlier delivery" in result.get_step_failure_events()[0].step_failure_data.error.message
+    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert "no earlier accepted delivery" in message and "registry of 2022-10 cannot be built" in message
 
 
 def test_conservation_detects_a_lost_row(tmp_path):

@@ -1,11 +1,13 @@
-"""One ingestion asset per delivery (SOURCES.md), monthly, plus its row-conservation check."""
+"""One ingestion asset per delivery (SOURCES.md), monthly, with its checks: row conservation
+(blocking) and file quarantine (WARN: a quarantined file holds back only itself)."""
 
 import json
-import os
 
 import dagster as dg
 
 from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, SourcesResource, WarehouseResource, monthly_partitions
+from dtks_pipeline.defs.sources import file_status as fs
+from dtks_pipeline.defs.sources import quarantine
 from dtks_pipeline.defs.sources.specs import SOURCES, SourceSpec
 from dtks_pipeline.defs.sources.staging import StagingFailed, conservation_violations, stage_source
 from dtks_pipeline.defs.sources.validation import staging_columns
@@ -23,12 +25,13 @@ def column_schema(source: str) -> dg.TableSchema:
 
 
 def _files_markdown(files) -> str:
-    cols = ["source_file", "status", "rows_read", "rows_staged", "rows_rejected", "rows_blank"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in files[cols].head(40).itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    cols = ["source_file", "status", "rows_read", "rows_staged", "rows_rejected", "rows_quarantined", "rows_blank"]
+    lines = ["| " + " | ".join(cols) + " | reason |", "|" + "---|" * (len(cols) + 1)]
+    for row in files.head(40).itertuples(index=False):
+        reason = str(getattr(row, "status_reason", "") or "").replace("|", "/")[:160]
+        lines.append("| " + " | ".join(str(getattr(row, c)) for c in cols) + f" | {reason} |")
     if len(files) > 40:
-        lines.append(f"| ... {len(files) - 40} more files | | | | | |")
+        lines.append(f"| ... {len(files) - 40} more files |" + " |" * len(cols))
     return "\n".join(lines)
 
 
@@ -58,13 +61,21 @@ def build_staging_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             preview = con.execute(f"SELECT * FROM staging.{spec.name} WHERE period = ? LIMIT 5", [period]).df()
         if outcome.note:
             context.log.warning(outcome.note)
-        context.log.info(f"staging.{spec.name} {period}: {outcome.staged:,} staged, {outcome.rejected:,} rejected")
+        for q in outcome.quarantined:
+            context.log.warning(f"{q['source_file']} ({period}) quarantined: {q['reason']}")
+        for u in outcome.unused:
+            context.log.warning(f"{u['source_file']} ({period}) not used: {u['reason']}")
+        context.log.info(f"staging.{spec.name} {period}: {outcome.staged:,} staged, {outcome.rejected:,} rejected, "
+                         f"{outcome.quarantined_rows:,} quarantined")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": outcome.staged,
                 "rows_rejected": outcome.rejected,
                 "rejected_by_reason": dg.MetadataValue.json(outcome.reason_counts),
                 "flags_by_code": dg.MetadataValue.json(outcome.flag_counts),
+                "rows_quarantined": outcome.quarantined_rows,
+                "quarantined_files": dg.MetadataValue.json(outcome.quarantined),
+                "unused_files": dg.MetadataValue.json(outcome.unused),
                 "files": dg.MetadataValue.md(_files_markdown(outcome.files)),
                 "note": outcome.note or "all files delivered",
                 "preview": dg.MetadataValue.md(preview_markdown(preview)),
@@ -80,7 +91,8 @@ def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg
         name="row_conservation",
         blocking=True,
         pool=WAREHOUSE_POOL,
-        description="Every delivered row is staged or rejected: rows_read = rows_staged + rows_rejected for every file.",
+        description=("Every delivered row is staged, rejected or quarantined: rows_read = rows_staged + rows_rejected + "
+                     "rows_quarantined for every file, rows_read counting the file's physical data lines."),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         period = context.partition_key if context.has_partition_key else None
@@ -102,56 +114,39 @@ def build_conservation_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg
     return _check
 
 
-# A delivery whose rows are rejected en masse is broken (a shifted or corrupted
-# column), not dirty: staging it would silently shrink the registry.
-MAX_REJECTED_SHARE = float(os.environ.get("DTKS_MAX_REJECTED_SHARE", "0.05"))
-MIN_ROWS_FOR_RATE = 50  # a 10-row village file with 1 bad row is not a broken delivery
-
-
-def build_rejection_rate_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+def build_quarantine_check(spec: SourceSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset,
-        name="rejection_rate",
-        blocking=True,
+        name="file_quarantine",
+        blocking=False,
         pool=WAREHOUSE_POOL,
         description=(
-            f"No file of {MIN_ROWS_FOR_RATE}+ rows has more than {MAX_REJECTED_SHARE:.0%} of its rows rejected: "
-            "a higher share means a broken delivery (corrupted or shifted column), which must stop the registry."
+            "No file of this source is quarantined (KARANTINA): unreadable, wrong separator or encoding, a missing "
+            "column, a foreign village code, or far more rows rejected than the source's history allows (binomial "
+            "test on the file's size, see defs/sources/quarantine.py). Severity WARN: a quarantined file holds back "
+            "only itself; the month goes on with the source's other files or its last accepted snapshot."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         period = context.partition_key
         with warehouse.connect() as con:
             files = con.execute(
-                "SELECT source_file, rows_read, rows_rejected FROM audit.source_files "
-                "WHERE period = ? AND source = ? AND status = 'OK' AND rows_read >= ?",
-                [period, spec.name, MIN_ROWS_FOR_RATE],
+                f"SELECT source_file, status, rows_read, coalesce(status_reason, message) AS reason FROM {fs.SOURCE_FILES_TABLE} "
+                "WHERE period = ? AND source = ? AND status IN (?, ?) ORDER BY source_file",
+                [period, spec.name, fs.KARANTINA, fs.DITERIMA],
             ).df()
-            files["share"] = files["rows_rejected"] / files["rows_read"]
-            broken = files[files["share"] > MAX_REJECTED_SHARE]
-            # Name the problem: the commonest reason and column of each broken file.
-            causes = con.execute(
-                "SELECT source_file, reason_code, split_part(message, ':', 1) AS kolom, count(*) AS n "
-                "FROM audit.rejected_rows WHERE period = ? AND source = ? GROUP BY ALL ORDER BY n DESC",
-                [period, spec.name],
-            ).df()
-        problems = []
-        for row in broken.itertuples():
-            top = causes[causes["source_file"] == row.source_file].head(3)
-            problems.append({
-                "source_file": row.source_file,
-                "rejected_share": round(float(row.share), 4),
-                "top_causes": [f"{c.kolom}: {c.reason_code} ({int(c.n):,} rows)" for c in top.itertuples()],
-            })
-        worst = files["share"].max() if len(files) else 0.0
+        held = files[files["status"] == fs.KARANTINA]
+        accepted = files[files["status"] == fs.DITERIMA]
         return dg.AssetCheckResult(
-            passed=not problems,
+            passed=held.empty,
+            severity=dg.AssetCheckSeverity.WARN,
             metadata={
-                "max_rejected_share": round(float(worst), 4),
-                "threshold": MAX_REJECTED_SHARE,
-                "broken_files": dg.MetadataValue.json(problems),
+                "quarantined_files": dg.MetadataValue.json(held[["source_file", "rows_read", "reason"]].to_dict("records")),
+                "accepted_files": dg.MetadataValue.json(accepted[["source_file", "rows_read", "reason"]].to_dict("records")),
+                "expected_share_prior": quarantine.PRIOR_SHARE,
+                "alpha": quarantine.ALPHA,
             },
-            description="; ".join(f"{p['source_file']}: {p['rejected_share']:.1%} rejected, mostly {p['top_causes'][0]}" for p in problems) or None,
+            description="; ".join(f"{r.source_file}: {r.reason}" for r in held.itertuples())[:2000] or None,
         )
 
     return _check
@@ -161,5 +156,5 @@ staging_assets = {name: build_staging_asset(spec) for name, spec in SOURCES.item
 staging_checks = [
     build(SOURCES[name], asset)
     for name, asset in staging_assets.items()
-    for build in (build_conservation_check, build_rejection_rate_check)
+    for build in (build_conservation_check, build_quarantine_check)
 ]

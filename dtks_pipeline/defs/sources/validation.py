@@ -19,6 +19,7 @@ from dtks_pipeline.lib import dates, nik, regions
 from dtks_pipeline.defs.sources.reading import RawDelivery
 
 REASON_ORDER = (
+    "BARIS_RUSAK",
     "KOLOM_WAJIB_KOSONG",
     "SEL_FORMULA",
     "NIK_RUSAK",
@@ -30,6 +31,7 @@ REASON_ORDER = (
     "TANPA_BERITA_ACARA",
 )
 REASONS = {
+    "BARIS_RUSAK": "the line cannot be split into the header's columns (unclosed quote, too many fields)",
     "KOLOM_WAJIB_KOSONG": "a required field is empty",
     "SEL_FORMULA": "a spreadsheet cell holds a formula (never executed)",
     "NIK_RUSAK": "NIK/NOKK damaged beyond repair (scientific notation, letters, or not 16 digits)",
@@ -43,6 +45,8 @@ REASONS = {
 FLAGS = {
     "NIK_TIDAK_SESUAI": "valid NIK whose birth date or sex part disagrees with the row's own",
     "DATA_GANDA": "village reports a duplicate (HAPUS DATA_GANDA): recorded, deduplication decides",
+    "WILAYAH_DIPERKIRAKAN": "DTKS region name resolved by similarity, not spelled as the reference has it: please review",
+    "KARAKTER_NUL": "NUL byte(s) removed from the value (a damaged export): please review",
 }
 
 SEX_CODES = {"1": "L", "2": "P", "L": "L", "P": "P", "LAKI-LAKI": "L", "LAKI LAKI": "L", "PEREMPUAN": "P"}
@@ -164,9 +168,8 @@ def _clean_text(values: pd.Series) -> pd.Series:
 
 
 def _repair_column(col: Col, raw: pd.DataFrame) -> pd.Series:
-    if col.kind == "village" and col.header is None:  # DTKS: names -> code
-        code = regions.resolve_village_names(raw["KECAMATAN"], raw["DESA"])
-        return code
+    if col.kind == "village" and col.header is None:  # DTKS: names -> code (validate_file resolves them)
+        return pd.Series(pd.NA, index=raw.index, dtype="string[pyarrow]")
     text = _clean_text(raw[col.header])
     if col.kind in ("name", "upper"):
         return text.str.upper()
@@ -247,6 +250,7 @@ def build_schema(source: str, period: str, file_village: str | None = None) -> p
         if col.required and not (col.kind == "village" and col.header is None):
             frame_checks.append(_check(lambda df, name=col.name: df[name].notna(), "KOLOM_WAJIB_KOSONG", header, frame=True))
     columns["_formula"] = pa.Column(object, _check(lambda s: s == "", "SEL_FORMULA", "cell"))
+    columns["_broken"] = pa.Column(object, _check(lambda s: s == "", "BARIS_RUSAK", "line"))
 
     if source == "dtks":  # DESA is required; a name that resolves to no village is unknown
         frame_checks.append(_check(lambda df: df["_desa_nama"].notna(), "KOLOM_WAJIB_KOSONG", "DESA", frame=True))
@@ -300,7 +304,8 @@ def _finalize(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def _flags(staged: pd.DataFrame, source: str) -> pd.DataFrame:
+def _flags(staged: pd.DataFrame, source: str, region: pd.DataFrame | None = None,
+           nul_columns: pd.Series | None = None) -> pd.DataFrame:
     parts = []
     if "nik" in staged and "tgl_lahir" in staged:
         sex = staged["jenis_kelamin"] if "jenis_kelamin" in staged else pd.Series(pd.NA, index=staged.index)
@@ -310,9 +315,33 @@ def _flags(staged: pd.DataFrame, source: str) -> pd.DataFrame:
     if source == "desa":
         ganda = (staged["usulan"] == "HAPUS") & (staged["alasan"] == "DATA_GANDA")
         parts.append(pd.DataFrame({"source_row": staged.index[ganda], "flag_code": "DATA_GANDA", "message": FLAGS["DATA_GANDA"]}))
+    if region is not None:
+        estimated = region["estimated"].reindex(staged.index, fill_value=False)
+        rows = staged.index[estimated.to_numpy(bool)]
+        parts.append(pd.DataFrame({"source_row": rows, "flag_code": "WILAYAH_DIPERKIRAKAN",
+                                   "message": region["message"].reindex(rows).to_numpy(object)}))
+    if nul_columns is not None:
+        nul = nul_columns.reindex(staged.index, fill_value="")
+        rows = staged.index[(nul != "").to_numpy(bool)]
+        parts.append(pd.DataFrame({"source_row": rows, "flag_code": "KARAKTER_NUL",
+                                   "message": [f"{c}: NUL byte(s) removed" for c in nul.loc[rows]]}))
     if not parts:
         return pd.DataFrame(columns=["source_row", "flag_code", "message"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _messages(failures: pd.DataFrame, raw: RawDelivery, region: pd.DataFrame | None) -> list[str]:
+    """One message per rejected row: the column and the reason; for a broken line, its line
+    number in the file and what is wrong; for an unknown DTKS region, the candidates."""
+    out = []
+    for row, reason, header in zip(failures["index"].astype(int), failures["reason_code"], failures["header"]):
+        if reason == "BARIS_RUSAK":
+            out.append(f"line {raw.header_line + row} of the file: {raw.broken_rows.loc[row]}")
+        elif reason == "WILAYAH_TIDAK_DIKENAL" and region is not None and region["message"].loc[row]:
+            out.append(f"{header}: {region['message'].loc[row]}")
+        else:
+            out.append(f"{header}: {REASONS[reason]}")
+    return out
 
 
 def validate_file(source: str, raw: RawDelivery, period: str) -> FileResult:
@@ -322,7 +351,11 @@ def validate_file(source: str, raw: RawDelivery, period: str) -> FileResult:
     for col in COLUMNS[source]:
         prepared[col.name] = _repair_column(col, delivered)
     prepared["_formula"] = raw.formula_column
+    prepared["_broken"] = raw.broken_rows
+    region = None
     if source == "dtks":
+        region = regions.resolve_village_names_detailed(delivered["KECAMATAN"], delivered["DESA"])
+        prepared["kode_desa"] = region["kode"]
         prepared["_desa_nama"] = _clean_text(delivered["DESA"])
     # pandera checks run on plain objects: None for empty (see build_schema).
     prepared = prepared.astype(object).where(prepared.notna(), None)
@@ -349,13 +382,13 @@ def validate_file(source: str, raw: RawDelivery, period: str) -> FileResult:
     rejected = pd.DataFrame({
         "source_row": rejected_index.to_numpy(),
         "reason_code": failures["reason_code"].to_numpy(),
-        "message": [f"{h}: {REASONS[r]}" for r, h in zip(failures["reason_code"], failures["header"])],
+        "message": _messages(failures, raw, region),
         "raw_record": raw_json.to_numpy() if len(rejected_index) else [],
     })
     return FileResult(
         staged=staged,
         rejected=rejected,
-        flags=_flags(staged, source),
+        flags=_flags(staged, source, region, raw.nul_columns),
         rows_read=len(delivered),
         blank_rows=raw.blank_rows,
         reason_counts=rejected["reason_code"].value_counts().to_dict(),
