@@ -108,7 +108,12 @@ def main(args: argparse.Namespace, decision: str) -> int:
     if not Path(working).exists():
         print(f"dtks {args.command}: no working warehouse at {working}: run the month first")
         return 2
-    con = wh.connect(working)
+    try:
+        con = wh.connect(working)
+    except duckdb.IOException as exc:  # another run holds the warehouse
+        print(f"dtks {args.command}: cannot open {working} for writing ({str(exc).splitlines()[0][:160]}); "
+              "try again when the run has finished")
+        return 1
     try:
         record = record_decision(con, args.month, args.file, decision, args.note, decided_by=args.by)
     except DecisionError as exc:
@@ -123,3 +128,20 @@ def main(args: argparse.Namespace, decision: str) -> int:
     if decision == fs.TERIMA:
         print(f"  the next run of {record['period']} stages it (dtks run --months {record['period']})")
     return 0
+
+
+def add_parsers(sub) -> None:
+    """`dtks accept` and `dtks reject` (called by cli.build_parser)."""
+    for command, decision, text in (
+        ("accept", fs.TERIMA, "accept a quarantined file after review: the next run of the month stages it"),
+        ("reject", fs.TOLAK, "reject a quarantined file after review: it stays quarantined"),
+    ):
+        parser = sub.add_parser(command, help=text, description=text + ". The decision is recorded in "
+                                f"{fs.FILE_DECISIONS_TABLE} with the file's SHA-256: a re-delivered file is judged afresh.")
+        parser.add_argument("--month", required=True, help="the period of the file (YYYY-MM)")
+        parser.add_argument("--file", required=True, help="the file as audit.source_files names it (dukcapil_kematian.csv, desa/5108012001.xlsx)")
+        parser.add_argument("--note", required=True, help="why (what was reviewed)")
+        parser.add_argument("--by", default=None, help="who decides (default: $DTKS_OPERATOR or the login name)")
+        parser.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"),
+                            help="warehouse file (env DTKS_WAREHOUSE); the decision goes to its working copy")
+        parser.set_defaults(func=lambda args, decision=decision: main(args, decision))
