@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     ws.add_argument("--out", default="data/worksheets")
     ws.set_defaults(func=_cmd_worksheets)
 
+    from dtks_pipeline.defs.sources.decisions import add_parsers as add_decision_parsers
+
+    add_decision_parsers(sub)  # dtks accept|reject (quarantined files)
+
     bench = sub.add_parser("benchmark", help="score the pipeline against the sample ground truth")
     bench.add_argument("name", choices=["ingestion", "registry", "payout"], help="which benchmark")
     bench.add_argument("--sources", default="data/sources", help="generated delivery root with _truth/")
