@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_decision_parsers(sub)  # dtks accept|reject (quarantined files)
 
+    from dtks_pipeline.defs.registry.review_command import add_parser as add_review_parser
+
+    add_review_parser(sub)  # dtks review list|decide
+
     bench = sub.add_parser("benchmark", help="score the pipeline against the sample ground truth")
     bench.add_argument("name", choices=["ingestion", "registry", "payout"], help="which benchmark")
     bench.add_argument("--sources", default="data/sources", help="generated delivery root with _truth/")
