@@ -1,26 +1,36 @@
-"""Score the registry against the generator's ground truth, next to a Splink 5 baseline.
+"""Score person resolution on four benchmark sets, three resolvers side by side.
 
-    dtks benchmark registry --sources DIR --workdir DIR
+    dtks benchmark registry [--sets own,febrl3,febrl4,perturbed] [--sources DIR] [--families N] [--workdir DIR]
 
-1. Stages every month of `DIR` into a fresh warehouse (the project's ingestion
-   assets), then builds the registry month by month with the project's
-   registry assets and their blocking checks (dg.materialize, in process).
-2. Person resolution, pairwise (as Splink evaluates itself): over the staged
-   rows linked in month P, a pair of rows is predicted-same when both carry
-   the same person_id, truly-same when both carry the same true_person_id
-   (`_truth/rows.csv`); a row linked to nobody / naming nobody is a singleton.
-   Precision, recall, F1 per month, for all sources and for DTKS rows only.
-3. Exclusions: (period, reason, true person) for MENINGGAL / PINDAH and
-   (period, reason, NOKK) for family reasons, against `_truth/exclusions.csv`.
-4. person_id stability: a true person's person_id in every month.
-5. Splink 5 (DuckDB backend) deduplicates the last month's staged DTKS rows
-   (benchmarks/splink_baseline.py: NIK exact / one edit, cleaned name exact
-   with term-frequency adjustment then Jaro-Winkler, birth date, sex, village,
-   NOKK; trained unsupervised), scored the same way as the project's DTKS-only
-   figure, side by side. `DTKS_BENCH_SKIP_SPLINK=1` skips it.
+Sets (benchmarks/sets.py writes them to `<workdir>/sets/` unless they are there):
+`own` (the sample generator; `--sources DIR` uses DIR instead of generating
+`--families` families), `febrl3` and `febrl4` (benchmarks/febrl.py), `perturbed`
+(`own` rewritten by benchmarks/perturb.py).
 
-Wall time and peak resident memory (sampled) are reported for each stage.
-Results go to `<workdir>/registry_benchmark.json` and a small table is printed.
+For each set:
+
+1. The project: every month is staged into a fresh warehouse with the project's
+   ingestion assets, then the registry is built month by month with the project's
+   own registry assets and checks (the registry domain's Definitions, dg.materialize
+   in process). Its answer is `registry.person_links`, whatever model is inside.
+2. The rows scored are the usable rows (truth STAGED) the registry of the last month
+   resolves (benchmarks/resolvers.py: latest snapshot of each source, events up to
+   the month), for all three resolvers alike: the project, Splink's plain model
+   (benchmarks/splink_baseline.py) and exact-NIK grouping.
+3. Pairwise precision / recall / F1 (`pairwise_scores`, as Splink evaluates
+   itself): a pair of rows is predicted-same when one resolver puts both in one
+   person, truly-same when both carry the same true_person_id; a row linked to
+   nobody is a person of its own. Wall time: the project's registry build of the
+   month (all its stages), Splink's training + prediction + clustering, the
+   grouping. Candidate pairs: Splink's blocking analysis, the pairs exact-NIK
+   grouping implies, and the project's when its asset metadata names them.
+4. Link accuracy of Dukcapil, Samsat and sector rows (share of the rows linked to a
+   registry person that are linked to the right one); per-month project scores;
+   exclusions against `_truth/exclusions.csv` and person_id stability for sets with
+   several months.
+
+Results go to `<workdir>/registry_benchmark.json`; one table is printed.
+`DTKS_BENCH_SKIP_SPLINK=1` skips Splink.
 """
 from __future__ import annotations
 
@@ -68,6 +78,13 @@ class PeakMemory:
         return round(self.peak / 2**20, 1)
 
 
+def commonest(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """The commonest `value` per `key` (ties: the smallest value), vectorised."""
+    counts = frame.groupby([key, value]).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", value], ascending=[True, False, True]).drop_duplicates(key)
+    return counts.set_index(key)[value]
+
+
 def pairwise_scores(pred: pd.Series, true: pd.Series) -> dict:
     """Pairwise precision / recall / F1 of two clusterings of the same rows (NaN = singleton)."""
     def pairs(counts: pd.Series) -> int:
@@ -112,8 +129,7 @@ def _person_truth_map(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame, perio
         "SELECT source_period AS period, source_file, source_row, person_id FROM registry.person_links "
         "WHERE period = ? AND person_id IS NOT NULL", [period]).df()
     merged = links.merge(truth, on=KEYS, how="inner").dropna(subset=["true_person_id"])
-    return (merged.groupby("person_id")["true_person_id"].agg(lambda s: s.mode().iloc[0]).rename("true_person_id")
-            .reset_index())
+    return commonest(merged, "person_id", "true_person_id").reset_index()
 
 
 def score_exclusions(con: duckdb.DuckDBPyConnection, truth_rows: pd.DataFrame, sources: Path, periods: list[str]) -> dict:
@@ -161,21 +177,37 @@ def score_stability(con: duckdb.DuckDBPyConnection, truth_rows: pd.DataFrame, pe
             "with_one_person_id": int((per_true[multi[multi].index] == 1).sum())}
 
 
-def splink_dedup(con: duckdb.DuckDBPyConnection, period: str, truth: pd.DataFrame) -> dict:
-    """Splink 5 deduplication of the DTKS rows used in `period` (see benchmarks/splink_baseline.py)."""
-    from dtks_pipeline.benchmarks import splink_baseline
-
-    snap = con.execute("SELECT max(period) FROM staging.dtks WHERE period <= ?", [period]).fetchall()[0][0]
-    return splink_baseline.run(con, snap, truth)
+PROJECT = "project"
+SPLINK = "splink_plain"
+EXACT_NIK = "exact_nik"
+RESOLVERS = (PROJECT, SPLINK, EXACT_NIK)
 
 
-def run(sources: Path, workdir: Path) -> dict:
+def _candidate_pairs_from_metadata(result) -> int | None:
+    """The project's candidate-pair count if its registry assets report one in their metadata."""
+    for event in result.get_asset_materialization_events():
+        for key, value in event.materialization.metadata.items():
+            if "candidate" not in key.lower():
+                continue
+            data = getattr(value, "value", value)
+            data = getattr(data, "data", data)
+            if isinstance(data, (int, np.integer)) and not isinstance(data, bool):
+                return int(data)
+            if isinstance(data, dict):
+                if isinstance(data.get("total"), (int, np.integer)):
+                    return int(data["total"])
+                counts = [v for v in data.values() if isinstance(v, (int, np.integer)) and not isinstance(v, bool)]
+                if counts:
+                    return int(sum(counts))
+    return None
+
+
+def build_project(sources: Path, workdir: Path, say=print) -> tuple[dict, list[str], dict]:
+    """Stage every month of `sources` and build the registry month by month with the project's assets."""
     from dtks_pipeline.benchmarks.ingestion import stage_all
-    from dtks_pipeline.defs.registry.assets import registry_tables
-    from dtks_pipeline.defs.registry.checks import ASSET_CHECKS
+    from dtks_pipeline.defs.registry.definitions import defs as registry_defs
     from dtks_pipeline.defs.shared import resources_for
 
-    sources, workdir = Path(sources).resolve(), Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     warehouse = workdir / "registry_bench.duckdb"
     for stale in (warehouse, warehouse.parent / "work"):
@@ -184,81 +216,192 @@ def run(sources: Path, workdir: Path) -> dict:
         elif stale.exists():
             stale.unlink()
     resources = resources_for(sources, warehouse)
-
-    print(f"registry benchmark: staging {sources}", flush=True)
     t0 = time.perf_counter()
     periods = stage_all(sources, warehouse)
-    staging_seconds = round(time.perf_counter() - t0, 2)
-
+    say(f"staged {len(periods)} month(s) in {time.perf_counter() - t0:.1f} s")
+    assets = list(registry_defs.assets or [])
+    checks = list(registry_defs.asset_checks or [])
     months = {}
     for period in periods:
         t0 = time.perf_counter()
         with PeakMemory() as mem:
             result = dg.materialize(
-                [registry_tables, *ASSET_CHECKS], partition_key=period, resources=resources, raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                [*assets, *checks], partition_key=period, resources=resources, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
             )
-        checks = {e.check_name: bool(e.passed) for e in result.get_asset_check_evaluations()}
+        checks_passed = {e.check_name: bool(e.passed) for e in result.get_asset_check_evaluations()}
         months[period] = {"success": bool(result.success), "seconds": round(time.perf_counter() - t0, 2),
-                          "peak_mb": mem.mb, "checks": checks}
-        print(f"  registry {period}: {'ok' if result.success else 'FAILED'} in {months[period]['seconds']} s, "
-              f"checks {sum(checks.values())}/{len(checks)}", flush=True)
-        if not result.success:
-            break
+                          "peak_mb": mem.mb, "checks": checks_passed,
+                          "candidate_pairs": _candidate_pairs_from_metadata(result)}
+        failed = sorted(k for k, ok in checks_passed.items() if not ok)
+        say(f"registry {period}: {'ok' if result.success else 'FAILED'} in {months[period]['seconds']} s, "
+            f"checks {sum(checks_passed.values())}/{len(checks_passed)}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+    return resources, periods, months
 
+
+def project_clusters(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, period: str) -> pd.Series:
+    """person_id of each row in `rows` as the project linked it in `period` (NaN: linked to nobody)."""
+    links = con.execute(
+        "SELECT source_period AS period, source_file, source_row, person_id FROM registry.person_links "
+        "WHERE period = ?", [period]).df()
+    links["source_row"] = links["source_row"].astype(int)
+    merged = rows[KEYS].merge(links.drop_duplicates(KEYS), on=KEYS, how="left")
+    return pd.Series(merged["person_id"].to_numpy(), index=rows.index, dtype=object)
+
+
+def score_set(name: str, sources: Path, workdir: Path, *, splink: bool = True) -> dict:
+    """Build the project on one set and score the three resolvers on its last month."""
+    from dtks_pipeline.benchmarks import resolvers
+
+    started = time.perf_counter()
+
+    def say(msg: str) -> None:
+        print(f"[{name} {time.perf_counter() - started:6.1f} s] {msg}", flush=True)
+
+    resources, periods, months = build_project(sources, workdir / name, say)
+    truth_all = resolvers.read_truth(sources)
     truth = _truth_rows(sources)
+    last = periods[-1]
     con = resources["warehouse"].connect(read_only=True)
     try:
-        built = [p for p in periods if months.get(p, {}).get("success")]
-        for period in built:
-            months[period]["resolution"] = score_resolution(con, truth, period)
-        exclusions = score_exclusions(con, truth, sources, built)
-        stability = score_stability(con, truth, built)
-        last = built[-1] if built else periods[-1]
-        if os.environ.get("DTKS_BENCH_SKIP_SPLINK") == "1":
-            splink = None
-        else:
-            print(f"  splink on DTKS rows of {last} ...", flush=True)
-            splink = splink_dedup(con, last, truth)
+        for period in periods:
+            try:
+                months[period]["resolution"] = score_resolution(con, truth, period)
+            except duckdb.Error as exc:  # the registry of that month was not written
+                months[period]["resolution_error"] = str(exc).splitlines()[0]
+        rows = resolvers.month_rows(truth_all, last)
+        frame = resolvers.staged_features(con, rows)
+        clusters = {PROJECT: project_clusters(con, frame, last)}
+        several = len(periods) > 1
+        exclusions = score_exclusions(con, truth, sources, [p for p in periods if "resolution" in months[p]]) if several else None
+        stability = score_stability(con, truth, [p for p in periods if "resolution" in months[p]]) if several else None
     finally:
         con.close()
+    say(f"{len(frame):,} usable rows in the registry of {last} ({int((~frame['staged']).sum()):,} not staged)")
 
-    report = {"sources": str(sources), "staging_seconds": staging_seconds, "months": months,
-              "exclusions": exclusions, "person_id_stability": stability, "splink_dtks": splink, "splink_scored_month": last}
-    (workdir / "registry_benchmark.json").write_text(json.dumps(report, indent=2, default=str))
-    _print_table(report, last)
+    out = {PROJECT: {"seconds": months[last]["seconds"], "candidate_pairs": months[last]["candidate_pairs"],
+                     "success": months[last]["success"], "checks_failed": sorted(k for k, v in months[last]["checks"].items() if not v)}}
+    grouping = resolvers.exact_nik(frame)
+    clusters[EXACT_NIK] = grouping.pop("cluster")
+    out[EXACT_NIK] = grouping
+    if splink:
+        say("splink (plain model): training, prediction, clustering ...")
+        result = resolvers.splink_plain(frame)
+        clusters[SPLINK] = result.pop("cluster")
+        others = result.pop("other_thresholds")
+        out[SPLINK] = result
+        out[SPLINK]["scores_at_other_thresholds"] = {t: pairwise_scores(c, frame["true_person_id"])
+                                                      for t, c in others.items()}
+        say(f"splink: {result['seconds']} s, {result['candidate_pairs']:,} candidate pairs")
+    for resolver, cluster in clusters.items():
+        out[resolver]["scores"] = pairwise_scores(cluster, frame["true_person_id"])
+        out[resolver]["link_accuracy"] = resolvers.link_accuracy(frame, cluster)
+    say("scored: " + ", ".join(f"{r} F1 {out[r]['scores']['f1']:.5f}" for r in out))
+    return {"set": name, "sources": str(sources), "periods": periods, "scored_month": last,
+            "rows_scored": int(len(frame)), "rows_not_staged": int((~frame["staged"]).sum()),
+            "resolvers": out, "months": months, "exclusions": exclusions, "person_id_stability": stability,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def prepare_sets(names, workdir: Path, sources: Path | None, families: int) -> dict[str, Path]:
+    """Where each set lives; the sets missing under `<workdir>/sets/` are written there first."""
+    from dtks_pipeline.benchmarks import sets as sets_mod
+
+    root = workdir / "sets"
+    stamp = root / "own" / "_truth" / "families.txt"
+    own = Path(sources) if sources else root / "own"
+    made_for = stamp.read_text().strip() if stamp.exists() else None
+    wanted_own = sources is None and ("own" in names or "perturbed" in names)
+    if wanted_own and made_for != str(families):
+        for name in ("own", "perturbed"):
+            if (root / name).exists():
+                shutil.rmtree(root / name)
+    missing = [n for n in names if not (root / n / "_truth" / "rows.csv").exists() and not (n == "own" and sources)]
+    if missing:
+        print(f"registry benchmark: writing set(s) {', '.join(missing)} to {root}", flush=True)
+        from dtks_pipeline.benchmarks import febrl, perturb
+        from dtks_pipeline.sample.generator import generate
+
+        root.mkdir(parents=True, exist_ok=True)
+        if sources is None and ("own" in missing or "perturbed" in missing) and not (own / "_truth" / "rows.csv").exists():
+            generate(own, families=families)
+            stamp.write_text(str(families))
+        for name in missing:
+            if name in febrl.SETS:
+                febrl.write_set(name, root)
+            elif name == "perturbed":
+                perturb.perturb_sample(own, root / "perturbed", seed=sets_mod.PERTURB_SEED)
+        (root / "README.txt").write_text(sets_mod.readme_text(root, families, 2022, None))
+    return {n: (own if n == "own" else root / n) for n in names}
+
+
+def run_sets(names=None, workdir: Path = Path("data/benchmarks"), sources: Path | None = None,
+             families: int | None = None) -> dict:
+    from dtks_pipeline.benchmarks.sets import DEFAULT_FAMILIES, SET_NAMES
+
+    names = tuple(names or SET_NAMES)
+    unknown = [n for n in names if n not in SET_NAMES]
+    if unknown:
+        raise ValueError(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SET_NAMES)}")
+    workdir = Path(workdir).resolve()
+    families = families or DEFAULT_FAMILIES
+    paths = prepare_sets(names, workdir, Path(sources).resolve() if sources else None, families)
+    splink = os.environ.get("DTKS_BENCH_SKIP_SPLINK") != "1"
+    report = {"sets": {}, "families": None if sources else families}
+    for name in names:
+        report["sets"][name] = score_set(name, paths[name], workdir, splink=splink)
+        (workdir / "registry_benchmark.json").write_text(json.dumps(report, indent=2, default=str))
+    print_report(report)
     return report
 
 
-def _print_table(report: dict, last: str) -> None:
-    months = report["months"]
-    head = f"{'resolution':<30}{'rows':>9}{'precision':>11}{'recall':>9}{'F1':>9}{'wall s':>9}{'peak MB':>9}"
+def run(sources: Path, workdir: Path) -> dict:
+    """The own sample only, read from `sources` (the benchmark as `make benchmark` runs it)."""
+    return run_sets(("own",), workdir, sources=sources)
 
-    def line(label, r, seconds, peak):
-        print(f"{label:<30}{r['rows']:>9}{r['precision']:>11.5f}{r['recall']:>9.5f}{r['f1']:>9.5f}{seconds:>9}{peak:>9}")
 
+def cli(args) -> int:
+    names = tuple(s.strip() for s in (getattr(args, "sets", None) or "").split(",") if s.strip()) or None
+    families = getattr(args, "families", None)
+    run_sets(names, Path(args.workdir), Path(args.sources) if args.sources else None, families)
+    return 0
+
+
+def _fmt_pairs(value) -> str:
+    return f"{value:,}" if isinstance(value, (int, np.integer)) else "n/a"
+
+
+def print_report(report: dict) -> None:
     print()
-    print(head)
-    for period, m in months.items():
-        if "resolution" in m:
-            line(f"ours {period} all", m["resolution"]["all"], m["seconds"], m["peak_mb"])
-    s = report["splink_dtks"]
-    print(f"\nDTKS rows only, {last} (ours: wall/peak of the whole month's registry build, all sources):")
-    print(head)
-    m = months.get(last, {})
-    if "resolution" in m:
-        line(f"ours {last} dtks", m["resolution"]["dtks"], m["seconds"], m["peak_mb"])
-    if s:
-        for t, r in s["thresholds"].items():
-            line(f"splink {s['period']} dtks p>={t}", r, s["seconds"], s["peak_mb"])
-        if s["untrained"]:
-            print("splink: untrained parameters: " + "; ".join(s["untrained"]))
-    else:
-        print("splink: skipped (DTKS_BENCH_SKIP_SPLINK=1)")
-    print()
-    print(f"{'exclusions':<20}{'true':>8}{'pred':>8}{'precision':>11}{'recall':>9}")
-    for reason, e in report["exclusions"].items():
-        print(f"{reason:<20}{e['true']:>8}{e['predicted']:>8}{e['precision']:>11.5f}{e['recall']:>9.5f}")
-    st = report["person_id_stability"]
-    print(f"\nperson_id stable for {st['with_one_person_id']}/{st['true_persons_in_several_months']} "
-          f"true persons seen in several months")
+    print(f"{'set':<11}{'resolver':<14}{'rows':>9}{'precision':>11}{'recall':>9}{'F1':>9}{'wall s':>9}{'cand. pairs':>14}")
+    for name, r in report["sets"].items():
+        for resolver in RESOLVERS:
+            x = r["resolvers"].get(resolver)
+            if not x or "scores" not in x:
+                continue
+            sc = x["scores"]
+            print(f"{name:<11}{resolver:<14}{sc['rows']:>9,}{sc['precision']:>11.5f}{sc['recall']:>9.5f}{sc['f1']:>9.5f}"
+                  f"{x['seconds']:>9}{_fmt_pairs(x.get('candidate_pairs')):>14}")
+    accuracy_rows = [(n, res, g, a) for n, r in report["sets"].items() for res in RESOLVERS
+                     for g, a in r["resolvers"].get(res, {}).get("link_accuracy", {}).items()]
+    if accuracy_rows:
+        print(f"\nlinked rows whose person is the true one (rows naming a registry person not linked: missed)")
+        print(f"{'set':<11}{'resolver':<14}{'group':<10}{'rows':>8}{'linked':>8}{'right':>8}{'share':>9}{'missed':>8}")
+        for n, res, g, a in accuracy_rows:
+            share = f"{a['share_right']:.5f}" if a["share_right"] is not None else "n/a"
+            print(f"{n:<11}{res:<14}{g:<10}{a['rows']:>8,}{a['linked']:>8,}{a['linked_right']:>8,}{share:>9}{a['missed']:>8,}")
+    for name, r in report["sets"].items():
+        per_month = [(p, m) for p, m in r["months"].items() if "resolution" in m]
+        if len(per_month) > 1:
+            print(f"\n{name}: project per month (all sources): " + "; ".join(
+                f"{p} F1 {m['resolution']['all']['f1']:.5f}" for p, m in per_month))
+        if r.get("exclusions"):
+            e = r["exclusions"]["ALL"]
+            print(f"{name}: exclusions precision {e['precision']:.5f} recall {e['recall']:.5f} ({e['true']} true)")
+        if r.get("person_id_stability"):
+            st = r["person_id_stability"]
+            print(f"{name}: person_id stable for {st['with_one_person_id']}/{st['true_persons_in_several_months']} "
+                  "true persons seen in several months")
+        failed = r["resolvers"][PROJECT].get("checks_failed")
+        if failed:
+            print(f"{name}: project checks failed in {r['scored_month']}: {', '.join(failed)}")

@@ -94,6 +94,7 @@ def write_all(out: Path, families: int = DEFAULT_FAMILIES, seed: int = 2022, set
         t0 = time.perf_counter()
         print(f"sets: own sample, {families:,} families -> {out / 'own'}", flush=True)
         generate(out / "own", families=families, seed=seed)
+        (out / "own" / "_truth" / "families.txt").write_text(str(families))  # what the registry benchmark reuses
         written["own"] = out / "own"
         print(f"  own: {time.perf_counter() - t0:.1f} s", flush=True)
     for name in febrl.SETS:
