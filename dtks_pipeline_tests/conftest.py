@@ -29,3 +29,7 @@ def _no_stale_dagster_instance_state():
 
     yield
     base._current_storage.set(None)
+
+
+# A small published warehouse (3,000 families, two months), shared by the planning and report tests.
+from dtks_pipeline_tests.published_sample import published_sample  # noqa: E402,F401

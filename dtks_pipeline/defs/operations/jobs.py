@@ -20,7 +20,8 @@ MONTHLY_JOB_NAME = "dtks_monthly"
 # Its partitions (monthly) are inferred from the selected assets.
 monthly_job = dg.define_asset_job(
     MONTHLY_JOB_NAME,
-    selection=dg.AssetSelection.assets(PUBLISHED_KEY).upstream(),
+    # ...and what reads the published month (reports/monthly), which runs after publication.
+    selection=dg.AssetSelection.assets(PUBLISHED_KEY).upstream() | dg.AssetSelection.assets(PUBLISHED_KEY).downstream(),
     executor_def=dg.in_process_executor,
     description="Materialize one month: sources -> registry -> payout -> quality -> publication.",
 )

@@ -1,0 +1,79 @@
+"""A small published warehouse for the planning and report tests (built once per session).
+
+3,000 generated families, months 2022-10 and 2022-11 through the project's monthly job
+(sources -> registry -> payout -> quality -> publication -> reports/monthly), with a
+programs file whose quotas fit the sample (the packaged quotas are sized for 60,000
+families: with them every eligible family would be paid and no quota would bind).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dtks_pipeline.defs.payout.programs import DEFAULT_PROGRAMS_PATH, PROGRAMS_ENV_VAR
+
+SAMPLE_QUOTAS = {"BSU_ANGKUTAN": 5, "BSU_NELAYAN": 15, "BPUM": 30, "BSU_KTM": 300}
+MONTHS = ("2022-10", "2022-11")
+
+
+@dataclass
+class PublishedSample:
+    root: Path
+    sources: Path
+    warehouse: Path
+    programs_file: Path
+    reports_dir: Path
+    results: dict  # period -> Dagster ExecuteInProcessResult of the monthly job
+
+    def programs_document(self) -> dict:
+        return yaml.safe_load(self.programs_file.read_text(encoding="utf-8"))
+
+
+def write_programs(path: Path, document: dict) -> Path:
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory) -> PublishedSample:
+    from dtks_pipeline.definitions import build_definitions
+    from dtks_pipeline.defs.shared import resources_for
+    from dtks_pipeline.sample.generator import generate
+
+    root = tmp_path_factory.mktemp("published")
+    sources = root / "sources"
+    generate(sources, families=3000, seed=5)
+    for month in os.listdir(sources):  # only the months the tests use
+        if month[:1].isdigit() and month not in MONTHS:
+            import shutil
+
+            shutil.rmtree(sources / month)
+    document = yaml.safe_load(DEFAULT_PROGRAMS_PATH.read_text(encoding="utf-8"))
+    for program in document["programs"]:
+        program["quota"] = SAMPLE_QUOTAS[program["code"]]
+    programs_file = write_programs(root / "programs_sample.yaml", document)
+
+    warehouse = root / "wh" / "dtks.duckdb"
+    saved = {k: os.environ.get(k) for k in (PROGRAMS_ENV_VAR, "DTKS_GX_DIR", "DTKS_REPORTS")}
+    os.environ[PROGRAMS_ENV_VAR] = str(programs_file)
+    os.environ["DTKS_GX_DIR"] = str(root / "gx")
+    os.environ.pop("DTKS_REPORTS", None)
+    try:
+        job = build_definitions(resources_for(sources, warehouse)).resolve_job_def("dtks_monthly")
+        results = {}
+        for period in MONTHS:
+            results[period] = job.execute_in_process(partition_key=period, raise_on_error=False)
+            failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in results[period].all_events
+                        if e.event_type_value == "STEP_FAILURE"]
+            assert results[period].success, f"{period}: {failures}"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return PublishedSample(root, sources, warehouse, programs_file, root / "reports", results)
