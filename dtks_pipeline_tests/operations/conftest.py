@@ -78,6 +78,18 @@ def write_sample_warehouse(path: Path) -> None:
             warehouse.replace_period(con, "payout.waiting_list", pd.DataFrame([
                 {"period": "2022-11", "program": "PKH", "family_id": "K00000003", "nokk": nokk(3), "rank": 3, "position": 1},
             ]), "2022-11")
+            # Persons 5 and 6 share a NIK in November: their pair is in review, their families held.
+            warehouse.replace_period(con, "registry.review_pairs", pd.DataFrame([{
+                "period": "2022-11", "pair_id": "RP00000000AA", "key_a": "ART:D3/A5", "key_b": "ART:D3/A6",
+                "person_id_a": "P00000005", "person_id_b": "P00000006", "match_probability": 0.4, "match_weight": -0.6,
+                "levels": '{"nik": 2, "nama": 0}', "reason": "NIK_GANDA", "decision": None,
+                "source_a": "dtks", "source_b": "dtks", "nik_a": nik(5), "nik_b": nik(5),
+                "nama_a": "I MADE CONTOH 5", "nama_b": "NI MADE CONTOH 6", "jenis_kelamin_a": "L", "jenis_kelamin_b": "P",
+                "tgl_lahir_a": dt.date(1990, 1, 6), "tgl_lahir_b": dt.date(1990, 1, 7), "nokk_a": nokk(3), "nokk_b": nokk(3),
+                "kode_desa_a": VILLAGE_B, "kode_desa_b": VILLAGE_B}]), "2022-11")
+            warehouse.replace_period(con, "payout.held", pd.DataFrame([{
+                "period": "2022-11", "family_id": "K00000003", "nokk": nokk(3), "reason_code": "NIK_GANDA",
+                "detail": "NIK shared by AKTIF persons NIK " + nik(5)[:6] + "********" + nik(5)[-2:] + ": P00000005 and P00000006 (K00000003)"}]), "2022-11")
             warehouse.replace_period(con, "payout.summary", pd.DataFrame([
                 {"period": "2022-11", "program": "PKH", "kode_kecamatan": "510801", "kode_desa": VILLAGE_A, "n_kpm": 2, "amount_idr": 1_500_000},
             ]), "2022-11")

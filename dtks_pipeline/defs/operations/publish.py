@@ -68,12 +68,23 @@ ANALYST_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "payout.summary",
         ("period", "program", "kode_kecamatan", "kode_desa", "n_kpm", "amount_idr"),
     ),
+    # registry/review.py, registry/held.py: the review queue side by side, and the families held.
+    "review_pairs": (
+        "registry.review_pairs",
+        ("period", "pair_id", "person_id_a", "person_id_b", "match_probability", "match_weight", "levels",
+         "reason", "decision", "source_a", "source_b", "nik_a", "nik_b", "nama_a", "nama_b",
+         "jenis_kelamin_a", "jenis_kelamin_b", "nokk_a", "nokk_b", "kode_desa_a", "kode_desa_b"),
+    ),
+    "held": (
+        "payout.held",
+        ("period", "family_id", "nokk", "reason_code", "detail"),
+    ),
 }
 
 # Columns holding a NIK or NOKK: shown as first 6 + 8 stars + last 2 digits.
-MASKED_COLUMNS = frozenset({"nik", "nokk", "recipient_nik"})
+MASKED_COLUMNS = frozenset({"nik", "nokk", "recipient_nik", "nik_a", "nik_b", "nokk_a", "nokk_b"})
 # Never in the analyst schema, even if someone lists them above by mistake.
-FORBIDDEN_COLUMNS = frozenset({"tgl_lahir", "tmpt_lahir", "nama_ibu", "alamat", "raw_record"})
+FORBIDDEN_COLUMNS = frozenset({"tgl_lahir", "tmpt_lahir", "nama_ibu", "alamat", "raw_record", "tgl_lahir_a", "tgl_lahir_b"})
 
 TMP_GLOB = ".{name}.publish-*.tmp"
 
