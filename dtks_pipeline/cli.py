@@ -39,6 +39,18 @@ def _cmd_worksheets(args: argparse.Namespace) -> int:
     return worksheets_main(args)
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from dtks_pipeline.defs.planning.run import main as simulate_main
+
+    return simulate_main(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dtks_pipeline.defs.reports.monthly import main as report_main
+
+    return report_main(args)
+
+
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     import importlib
 
@@ -79,6 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     from dtks_pipeline.defs.sources.decisions import add_parsers as add_decision_parsers
 
     add_decision_parsers(sub)  # dtks accept|reject (quarantined files)
+
+    sim = sub.add_parser("simulate", help="what-if: a scenario programs file against what was really allocated")
+    sim.add_argument("--month", required=True, help="last simulated month (YYYY-MM, a published month)")
+    sim.add_argument("--programs", required=True, help="scenario programs file (programs.yaml format)")
+    sim.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"),
+                     help="published warehouse, read only (env DTKS_WAREHOUSE)")
+    sim.add_argument("--months", type=int, default=1, help="N months simulated, ending at --month (default 1)")
+    sim.add_argument("--out", default=None, help="output folder (default data/simulations/<month>_<scenario>)")
+    sim.set_defaults(func=_cmd_simulate)
+
+    rep = sub.add_parser("report", help="write the monthly report (one self-contained HTML page)")
+    rep.add_argument("--month", required=True, help="YYYY-MM")
+    rep.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"),
+                     help="published warehouse, read only (env DTKS_WAREHOUSE)")
+    rep.add_argument("--out", default="data/reports", help="output folder (default data/reports)")
+    rep.set_defaults(func=_cmd_report)
 
     from dtks_pipeline.defs.registry.review_command import add_parser as add_review_parser
 
