@@ -23,7 +23,19 @@ MAX_CLUSTERS = 200  # cluster studio renders every cluster it is given in one pa
 
 
 def write_dashboards(inputs, review_pairs: pd.DataFrame, out_dir: Path) -> dict[str, str]:
-    """Write both dashboards for `review_pairs`; returns {name: path} or {"note": why not}."""
+    """Write both dashboards for `review_pairs`; returns {name: path} or {"note": why not}.
+
+    A dashboard is an aid, not part of the month: when Splink cannot draw it (for
+    instance a model trained without `retain_intermediate_calculation_columns`), the
+    note says why and the month goes on."""
+    try:
+        return _write(inputs, review_pairs, out_dir)
+    except Exception as exc:  # noqa: BLE001 - reported in the asset metadata, never fatal
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        return {"note": f"dashboards not written: {type(exc).__name__}: {first}"}
+
+
+def _write(inputs, review_pairs: pd.DataFrame, out_dir: Path) -> dict[str, str]:
     linker = getattr(inputs, "linker", None)
     predictions = getattr(inputs, "predictions", None)
     if linker is None or predictions is None:
@@ -44,6 +56,7 @@ def write_dashboards(inputs, review_pairs: pd.DataFrame, out_dir: Path) -> dict[
           ON (CAST(p.unique_id_l AS VARCHAR) = k.key_a AND CAST(p.unique_id_r AS VARCHAR) = k.key_b)
           OR (CAST(p.unique_id_l AS VARCHAR) = k.key_b AND CAST(p.unique_id_r AS VARCHAR) = k.key_a)
     """, output_type="splink_df")
+    subset.templated_name = predictions.templated_name  # Splink's dashboard SQL names its input by this
     written: dict[str, str] = {}
     viewer = out_dir / COMPARISON_VIEWER
     linker.visualisations.comparison_viewer_dashboard(subset, str(viewer), overwrite=True, num_example_rows=3)
