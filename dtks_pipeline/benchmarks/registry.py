@@ -86,13 +86,19 @@ def commonest(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 
 def pairwise_scores(pred: pd.Series, true: pd.Series) -> dict:
-    """Pairwise precision / recall / F1 of two clusterings of the same rows (NaN = singleton)."""
+    """Pairwise precision / recall / F1 of two clusterings of the same rows (pred NaN = singleton).
+
+    A row whose true person is NaN names nobody in the registry (a car owner outside DTKS): linking it to
+    a registry person's row is a false pair, but a pair of two such rows is not judged (the truth does
+    not say whether two vehicles of outsiders have one owner), so it is not counted as predicted.
+    """
     def pairs(counts: pd.Series) -> int:
         c = counts.to_numpy(dtype=np.int64)
         return int((c * (c - 1) // 2).sum())
 
     frame = pd.DataFrame({"p": pred.to_numpy(), "t": true.to_numpy()})
-    predicted = pairs(frame["p"].dropna().value_counts())
+    unjudged = pairs(frame.loc[frame["t"].isna(), "p"].dropna().value_counts())
+    predicted = pairs(frame["p"].dropna().value_counts()) - unjudged
     actual = pairs(frame["t"].dropna().value_counts())
     both = pairs(frame.dropna().groupby(["p", "t"]).size())
     precision = both / predicted if predicted else 1.0

@@ -110,7 +110,7 @@ def splink_plain(frame: pd.DataFrame, threshold: float = 0.95, other_thresholds=
                                          nullif({splink_baseline.plain_name_sql('nama')}, '') AS nama_clean,
                                          tgl_lahir, nullif(trim(upper(jenis_kelamin)), '') AS jenis_kelamin,
                                          nullif(trim(kode_desa), '') AS kode_desa,
-                                         nullif({splink_baseline.plain_name_sql('alamat')}, '') AS alamat
+                                         nullif({splink_baseline.plain_name_sql('alamat', 'A-Z0-9')}, '') AS alamat
                                   FROM _f ORDER BY unique_id""").df()
     finally:
         con.close()

@@ -89,7 +89,7 @@ import pandas as pd
 from dtks_pipeline.lib import names
 
 U_MAX_PAIRS = 2e7
-PLAIN_U_MAX_PAIRS = 5e6  # enough for every level here (DESIGN.md: 1e6-1e7)
+PLAIN_U_MAX_PAIRS = 2e6  # enough for every level here (DESIGN.md: 1e6-1e7)
 PREDICT_THRESHOLD = 0.5
 CLUSTER_THRESHOLDS = (0.95, 0.9)
 DETERMINISTIC_RECALL = 0.8
@@ -108,9 +108,10 @@ def load_dtks_rows(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
         FROM staging.dtks WHERE period = ? ORDER BY source_row""", [period]).df()
 
 
-def plain_name_sql(column: str) -> str:
-    """Upper case, anything but letters a space, spaces collapsed: all the cleaning the plain model gets."""
-    return f"trim(regexp_replace(regexp_replace(upper(coalesce({column}, '')), '[^A-Z]', ' ', 'g'), ' +', ' ', 'g'))"
+def plain_name_sql(column: str, keep: str = "A-Z") -> str:
+    """Upper case, anything but `keep` a space, spaces collapsed: all the cleaning the plain model gets
+    (names keep letters, addresses letters and digits)."""
+    return f"trim(regexp_replace(regexp_replace(upper(coalesce({column}, '')), '[^{keep}]', ' ', 'g'), ' +', ' ', 'g'))"
 
 
 def plain_blocking(has_address: bool = True) -> dict:

@@ -29,6 +29,7 @@ def _handmade() -> pd.DataFrame:
         ("dtks", "C", "5108020101900003"), ("dtks", "D", "5108020101900003"),
         ("dtks", "E", "5108034404700004"), ("dtks", "E", "5108034404700004"), ("dukcapil_kematian", "E", None),
         ("samsat_kendaraan", None, "5108060505750005"), ("samsat_kendaraan", "A", "5108011201800001"),
+        ("samsat_kendaraan", None, "5108060505750005"),  # the outsider's second vehicle
     ]
     return pd.DataFrame(rows, columns=["source", "true_person_id", "nik"])
 
@@ -36,9 +37,13 @@ def _handmade() -> pd.DataFrame:
 def test_exact_nik_grouping_scored_pairwise():
     frame = _handmade()
     grouping = resolvers.exact_nik(frame)
-    predicted, true = _pairs(grouping["cluster"]), _pairs(frame["true_person_id"])
+    nobody = set(np.flatnonzero(frame["true_person_id"].isna()))
+    implied = _pairs(grouping["cluster"])
+    predicted = {p for p in implied if not p <= nobody}  # two outsiders' rows together: not judged
+    true = _pairs(frame["true_person_id"])
     scores = pairwise_scores(grouping["cluster"], frame["true_person_id"])
-    assert scores["pairs_predicted"] == len(predicted) == grouping["candidate_pairs"]
+    assert len(implied) == grouping["candidate_pairs"] and len(predicted) == len(implied) - 1
+    assert scores["pairs_predicted"] == len(predicted)
     assert scores["pairs_true"] == len(true)
     assert scores["pairs_correct"] == len(predicted & true)
     assert scores["precision"] == round(len(predicted & true) / len(predicted), 5)
@@ -67,12 +72,13 @@ def test_month_rows_take_the_latest_snapshot_and_every_event():
 
 def test_link_accuracy_counts_right_wrong_and_missed_links():
     frame = _handmade()
-    # a resolver that links by NIK: the death without a NIK is missed, the Samsat owner of A is right
+    # a resolver that links by NIK (rows 0-11): the death without a NIK is missed, the Samsat owner of A is right
     cluster = resolvers.exact_nik(frame)["cluster"]
     acc = resolvers.link_accuracy(frame, cluster)
     assert acc["dukcapil"] == {"rows": 1, "rows_naming_a_person": 1, "linked": 0, "linked_right": 0,
                                "share_right": None, "missed": 1, "linked_but_nobody": 0}
     assert acc["samsat"]["linked"] == 1 and acc["samsat"]["linked_right"] == 1 and acc["samsat"]["share_right"] == 1.0
+    assert acc["samsat"]["rows"] == 3 and acc["samsat"]["rows_naming_a_person"] == 1
     # linking the owner outside DTKS to C/D's person counts as a link to somebody who is not the owner
     wrong = cluster.copy()
     wrong.iloc[9] = wrong.iloc[4]
