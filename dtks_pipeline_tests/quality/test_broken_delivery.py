@@ -1,5 +1,8 @@
-"""A deliberately broken delivery: checks fail naming the problem, payouts do not run."""
+"""A deliberately broken delivery: the file is quarantined naming the problem, the month still pays."""
 import shutil
+
+import dagster as dg
+import duckdb
 
 from dtks_pipeline.definitions import build_definitions
 from dtks_pipeline.defs.shared import resources_for
@@ -18,7 +21,7 @@ def _corrupt_column(path, column, value):
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def test_corrupted_dtks_column_fails_its_checks_and_stops_payouts(small_sample, tmp_path):
+def test_corrupted_dtks_column_is_quarantined_and_the_month_pays_on_the_last_accepted_snapshot(small_sample, tmp_path):
     sources = tmp_path / "sources"
     for month in ("2022-10", "2022-11"):
         shutil.copytree(small_sample / month, sources / month)
@@ -30,13 +33,22 @@ def test_corrupted_dtks_column_fails_its_checks_and_stops_payouts(small_sample, 
     assert job.execute_in_process(partition_key="2022-10", raise_on_error=False, run_config=quiet).success
 
     result = job.execute_in_process(partition_key="2022-11", raise_on_error=False, run_config=quiet)
-    assert not result.success
+    assert result.success  # a broken file holds back only itself
     failed = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
-    assert ("staging/dtks", "rejection_rate") in failed
-    evaluation = failed[("staging/dtks", "rejection_rate")]
-    assert "DESIL: KODE_TIDAK_VALID" in evaluation.description
-    assert evaluation.metadata["broken_files"].value[0]["source_file"] == "dtks.csv"
+    assert set(failed) == {("staging/dtks", "file_quarantine")}
+    evaluation = failed[("staging/dtks", "file_quarantine")]
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "dtks.csv: broken delivery" in evaluation.description and "mostly DESIL: KODE_TIDAK_VALID" in evaluation.description
+    assert evaluation.metadata["quarantined_files"].value[0]["source_file"] == "dtks.csv"
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "staging/dtks" in materialized
-    assert not {"registry/persons", "payout/payments", "operations/published_warehouse"} & materialized
+    assert {"staging/dtks", "registry/persons", "payout/payments", "operations/published_warehouse"} <= materialized
+    con = duckdb.connect(str(tmp_path / "wh" / "dtks.duckdb"), read_only=True)
+    try:
+        # The registry of 2022-11 is built on the 2022-10 snapshot, and the month pays.
+        periods = con.execute("SELECT DISTINCT source_period FROM registry.person_links "
+                              "WHERE period = '2022-11' AND source = 'dtks'").fetchall()
+        paid = con.execute("SELECT count(*) FROM payout.payments WHERE period = '2022-11'").fetchone()[0]
+    finally:
+        con.close()
+    assert periods == [("2022-10",)] and paid > 0

@@ -186,10 +186,10 @@ def _judge(outcome: FileOutcome, history: quarantine.History, decision: Decision
     if decision is not None and decision.decision == fs.TOLAK:
         outcome.status = fs.KARANTINA
         outcome.reason = f"rejected by {decision.decided_by} on {decision.decided_at:%Y-%m-%d}: {decision.note}"
-    elif verdict.broken and decision is not None and decision.decision == fs.TERIMA:
+    elif decision is not None and decision.decision == fs.TERIMA:
         outcome.status = fs.DITERIMA
-        outcome.reason = (f"accepted by {decision.decided_by} on {decision.decided_at:%Y-%m-%d} ({decision.note}) "
-                          f"despite {verdict.describe()}")
+        outcome.reason = f"accepted by {decision.decided_by} on {decision.decided_at:%Y-%m-%d} ({decision.note})" + (
+            f" despite {verdict.describe()}" if verdict.broken else "")
     elif verdict.broken:
         outcome.status = fs.KARANTINA
         outcome.reason = broken_why
