@@ -41,8 +41,16 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 def nik_conflict_pairs(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     """`nik, person_id_a, person_id_b, family_id_a, family_id_b, decision` for every two AKTIF persons
-    of the month sharing a NIK (a < b); `decision` is the staff decision on them (NULL: none)."""
+    of the month sharing a NIK (a < b); `decision` is the staff decision on them (NULL: none): on the
+    two persons, or on the records of their review pair this month (review.py matched it by record key)."""
     decided = decisions_mod.person_pair_decisions(con)
+    if table_exists(con, "registry.review_pairs"):
+        by_record = con.execute("""
+            SELECT least(person_id_a, person_id_b) AS person_id_a, greatest(person_id_a, person_id_b) AS person_id_b,
+                   any_value(decision) AS decision
+            FROM registry.review_pairs WHERE period = ? AND decision IS NOT NULL AND person_id_a <> person_id_b
+            GROUP BY ALL""", [period]).df()
+        decided = pd.concat([decided, by_record], ignore_index=True).drop_duplicates(["person_id_a", "person_id_b"])
     con.complete()  # DuckDB 2 refuses register() while a fetchone() result is pending
     con.register("_decided_persons", decided)
     try:
