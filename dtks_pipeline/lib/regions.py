@@ -145,17 +145,29 @@ def _kecamatan() -> dict[str, tuple[str, ...]]:
     return {normalize_name(n): name_tokens(n) for n in frame.loc[frame["tingkat"] == "kecamatan", "nama"]}
 
 
+# The spelling reform of 1972 (EYD): old records and older operators still write OE for U,
+# DJ for J and TJ for C (PENAROEKAN for Penarukan).
+_OLD_SPELLING = (("OE", "U"), ("DJ", "J"), ("TJ", "C"))
+
+
+def modern_spelling(text: str) -> str:
+    for old, new in _OLD_SPELLING:
+        text = text.replace(old, new)
+    return text
+
+
 def name_similarity(typed: tuple[str, ...], name: tuple[str, ...]) -> float:
     """0..100: how well the typed words spell a reference name.
 
-    The best of: the similarity of the whole strings (typos, split or joined words);
+    The best of: the similarity of the whole strings (typos, split or joined words, the
+    pre-1972 spelling);
     the same with every typed word that abbreviates the name's word at its place
     replaced by that word ('KP. ANYAR' for KAMPUNG ANYAR); SUBSET_SCORE when the typed
     words are some of the name's words, in order."""
     joined, target = "".join(typed), "".join(name)
     if not joined:
         return 0.0
-    best = fuzz.ratio(joined, target)
+    best = max(fuzz.ratio(joined, target), fuzz.ratio(modern_spelling(joined), target))
     if len(typed) == len(name):
         expanded = [w if t != w and _is_abbreviation(t, w) else t for t, w in zip(typed, name)]
         if expanded != list(typed):

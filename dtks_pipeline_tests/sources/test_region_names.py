@@ -22,6 +22,7 @@ TYPED = [
     ("BULELENG", "BJR. TEGAL", "5108061007"),        # Banjar abbreviated
     ("BULELENG", "PENARUKAN", "5108061020"),         # exact
     ("BULELNG", "PENARUKN", "5108061020"),           # both misspelled
+    ("BULELENG", "PENAROEKAN", "5108061020"),        # the spelling before 1972 (oe for u)
     ("GEROKGAK", "TINGA2", "5108012012"),            # Indonesian reduplication
     ("GEROKGAK", "Ds. Pejarakan", "5108012002"),
     ("GEROKGAK", "SMBR KLAMPOK", "5108012001"),
@@ -65,8 +66,8 @@ def test_dtks_file_flags_every_estimated_region_and_names_candidates_of_a_reject
     rejected = result.rejected.set_index("source_row")
     assert set(rejected.index) == set(expected.index[expected.isna()])
     assert set(rejected["reason_code"]) == {"WILAYAH_TIDAK_DIKENAL"}
-    assert "not clearly one village: Kampung" in rejected.loc[12, "message"]
-    assert rejected.loc[13, "message"] == "DESA: DESA 'SUKAMAJU' is no village of kecamatan BULELENG"
+    assert "not clearly one village: Kampung" in rejected.loc[13, "message"]
+    assert rejected.loc[14, "message"] == "DESA: DESA 'SUKAMAJU' is no village of kecamatan BULELENG"
     flagged = result.flags[result.flags["flag_code"] == "WILAYAH_DIPERKIRAKAN"].set_index("source_row")
     assert set(flagged.index) == {i for i, (_, d, c) in enumerate(TYPED, 1) if c and d not in EXACT}
     assert flagged.loc[1, "message"] == "DESA 'KP. ANYAR' read as Kampung Anyar 5108061025 (similarity 100)"
