@@ -24,7 +24,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from dtks_pipeline.runner import run_months
 
-    return run_months(Path(args.sources), Path(args.warehouse), months=args.months)
+    if args.wait_timeout is not None and args.wait_timeout < 0:
+        print("dtks run: --wait-timeout must be 0 or more seconds")
+        return 2
+    return run_months(Path(args.sources), Path(args.warehouse), months=args.months, wait=args.wait,
+                      wait_timeout=args.wait_timeout or None)
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
@@ -69,10 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
     gen.set_defaults(func=_cmd_generate)
 
-    run = sub.add_parser("run", help="materialize every asset of the given months through Dagster")
+    run = sub.add_parser(
+        "run", help="materialize every asset of the given months through Dagster",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Materialize every asset of the given months, in order, and publish the warehouse.\n"
+                    "A month re-run with later months already published rebuilds those too; a re-delivered\n"
+                    "earlier month (files changed since its last run) is rebuilt first.",
+        epilog="exit codes:\n"
+               "  0  every month completed; nothing quarantined, no family held\n"
+               "  1  a month failed or was not run (nothing of it published), or the warehouse is in use\n"
+               "  2  bad arguments\n"
+               "  3  completed and published, with files quarantined or families held (named in the summary)",
+    )
     run.add_argument("--sources", default=os.environ.get("DTKS_SOURCES", "data/sources"), help="delivery root (env DTKS_SOURCES)")
     run.add_argument("--warehouse", default=os.environ.get("DTKS_WAREHOUSE", "data/warehouse/dtks.duckdb"), help="warehouse file (env DTKS_WAREHOUSE)")
     run.add_argument("--months", default=None, help="YYYY-MM or YYYY-MM:YYYY-MM (default: every month folder found)")
+    run.add_argument("--wait", action="store_true",
+                     help="when another run holds the warehouse, wait for it instead of exiting 1")
+    run.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
+                     help="with --wait: give up (exit 1) after this many seconds (default: no limit)")
     run.set_defaults(func=_cmd_run)
 
     query = sub.add_parser("query", help="read-only SQL on the published warehouse (analyst schema by default)")

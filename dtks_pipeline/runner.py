@@ -2,8 +2,19 @@
 
 Every asset of each month is materialized with the project's monthly job, in
 month order (the registry and payouts of a month build on the previous one).
-The run ends with a summary a person can read at a glance, and the exit code
-says whether every asset and blocking check succeeded.
+Before anything runs, the run takes the warehouse lock (one run at a time) and
+plans the months (`defs/operations/month_plan.py`): a re-delivered earlier month
+is rebuilt first, later published months are rebuilt after it, and a month whose
+previous month failed is not run at all. Each month prints one line per stage
+while it runs; the run ends with a summary a person can read at a glance.
+
+Exit codes (also in `dtks run --help` and the README):
+  0  every month completed, nothing quarantined or held;
+  1  a month failed (or was not run because an earlier one failed, or the warehouse
+     is in use): nothing of that month was published;
+  2  bad arguments;
+  3  every month completed and was published, with files quarantined or families
+     held (named in the summary).
 """
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ import dagster as dg
 import pandas as pd
 
 MONTH_FOLDER = re.compile(r"^\d{4}-\d{2}$")
+EXIT_OK, EXIT_FAILED, EXIT_BAD_ARGS, EXIT_QUARANTINE = 0, 1, 2, 3
 
 
 def find_months(sources: Path, months: str | None = None) -> list[str]:
@@ -47,6 +59,11 @@ class MonthResult:
     published: bool = False
     checks_passed: int = 0
     checks_total: int = 0
+    not_run: str = ""  # why the month was not run at all (empty folder, previous month failed)
+
+    @property
+    def first_failure(self) -> str:
+        return (self.not_run or next(iter(self.failed_steps + self.failed_checks), "failed"))[:200]
 
 
 def _instance() -> dg.DagsterInstance:
@@ -57,18 +74,21 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance) -> MonthResult:
+def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance,
+              asset_selection: list[dg.AssetKey] | None = None) -> MonthResult:
+    """Materialize one month (every asset of `job`, or only `asset_selection`), printing its stages."""
+    from dtks_pipeline.defs.operations.progress import LOGGER_NAME, failure_message, progress_logger_def
+
     started = time.monotonic()
-    # Dagster's own console log stays quiet (its errors carry stack traces); the runner
-    # prints progress, each failure in one line, and the summary. Full logs are in the
+    # Dagster's own console log stays quiet (its errors carry stack traces); the progress
+    # logger prints one line per stage and each failure in one line. Full logs are in the
     # instance (DAGSTER_HOME) and visible in the UI.
-    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False, run_config=run_config)
-    failed_steps = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            message = event.step_failure_data.error.message.strip().splitlines()[0] if event.step_failure_data and event.step_failure_data.error else ""
-            failed_steps.append(f"{event.step_key}: {message}"[:300])
+    job = job.with_logger_defs({**job.loggers, LOGGER_NAME: progress_logger_def()})
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, LOGGER_NAME: {}}}
+    result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False,
+                                    run_config=run_config, asset_selection=asset_selection)
+    failed_steps = [f"{event.step_key}: {failure_message(event)}"[:300]
+                    for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     evaluations = result.get_asset_check_evaluations()
     def describe(e) -> str:
         return f"{e.asset_key.to_user_string()}:{e.check_name}" + (" (blocking)" if e.blocking else "") + (
@@ -90,42 +110,171 @@ def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance) 
     )
 
 
-def run_months(sources: Path, warehouse: Path, months: str | None = None, job_name: str | None = None) -> int:
-    """Materialize every asset of each month; print progress and a summary; 0 when all succeeded."""
-    from dtks_pipeline.definitions import build_definitions
-    from dtks_pipeline.defs.shared import resources_for
+def empty_folder_message(period: str, period_dir: Path) -> str | None:
+    """Why a month must not run when its folder holds no delivered file at all (else None)."""
+    from dtks_pipeline.defs.operations.month_state import delivered_files
+
+    if delivered_files(period_dir):
+        return None
+    return (f"{period_dir} holds no delivery file: nothing was delivered for {period}; refused "
+            f"(it would be published from the previous month's data)")
+
+
+def published_months(warehouse: Path) -> set[str]:
+    """Months present in the published warehouse (their payouts were allocated)."""
+    import duckdb
+
+    from dtks_pipeline.lib import warehouse as wh
+
+    if not warehouse.exists():
+        return set()
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return set()
+    try:
+        for table in ("payout.allocation_runs", "registry.persons"):
+            if wh.table_exists(con, table):
+                return {r[0] for r in con.execute(f"SELECT DISTINCT period FROM {table}").fetchall()}
+        return set()
+    finally:
+        con.close()
+
+
+def _months_without_publication(defs: dg.Definitions) -> list[dg.AssetKey]:
+    from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY
+
+    keys = dg.AssetSelection.assets(PUBLISHED_KEY).upstream().resolve(defs.resolve_asset_graph())
+    return sorted((k for k in keys if k != PUBLISHED_KEY), key=lambda k: k.to_user_string())
+
+
+def _print_month_outcome(i: int, n: int, outcome: MonthResult) -> None:
+    state = "ok" if outcome.success else "FAILED"
+    publication = "" if outcome.published or not outcome.success else ", publication waits for the later months"
+    print(f"[{i}/{n}] {outcome.period}: {state} in {outcome.seconds:.1f} s, checks {outcome.checks_passed}/"
+          f"{outcome.checks_total} passed{publication}", flush=True)
+    # Failed steps were printed as they happened; checks get their full description here.
+    for line in [f"check failed: {c}" for c in outcome.failed_checks] + [f"check warning: {c}" for c in outcome.warnings]:
+        print(f"    {line}")
+
+
+def _report_deferred_publication(instance: dg.DagsterInstance, periods: list[str], with_period: str) -> None:
+    """Record in the instance that deferred months went out with `with_period`'s publication
+    (so the sensor and the UI see them as published). `with_period` is recorded once more,
+    last: the sensor takes a month published before its predecessor as stale."""
+    from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY
+
+    for period in [*periods, with_period]:
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key=PUBLISHED_KEY, partition=period,
+            metadata={"published_with": with_period, "reason": "rebuilt after an earlier month changed"}))
+
+
+def execute_plan(plan, job, defs, instance, sources: Path, state) -> list[MonthResult]:
+    """Run the planned months in order; stop at the first failure and say which month to fix."""
+    from dtks_pipeline.defs.operations.month_state import fingerprint
+
+    results: list[MonthResult] = []
+    without_publication = None
+    deferred: list[MonthResult] = []
+    n = len(plan.steps)
+    for i, step in enumerate(plan.steps, 1):
+        period, period_dir = step.period, sources / step.period
+        refused = empty_folder_message(period, period_dir)
+        if refused:
+            outcome = MonthResult(period, success=False, seconds=0.0, not_run=refused)
+            print(f"[{i}/{n}] {period}: FAILED, not run: {refused}", flush=True)
+            state.finish(period, ok=False, detail="no delivery file in the month folder", files={})
+            results.append(outcome)
+            break
+        files = fingerprint(period_dir)
+        state.start(period, files)
+        print(f"[{i}/{n}] {period}: materializing every asset"
+              + ("" if step.publish else " (publication waits for the later months)") + " ...", flush=True)
+        if not step.publish and without_publication is None:
+            without_publication = _months_without_publication(defs)
+        outcome = run_month(job, period, instance, None if step.publish else without_publication)
+        results.append(outcome)
+        state.finish(period, ok=outcome.success, detail="" if outcome.success else outcome.first_failure)
+        _print_month_outcome(i, n, outcome)
+        if not outcome.success:
+            break
+        if step.publish:
+            if deferred and outcome.published:
+                _report_deferred_publication(instance, [r.period for r in deferred], period)
+                for r in deferred:
+                    r.published = True
+            deferred = []
+        else:
+            deferred.append(outcome)
+    failed = next((r for r in results if not r.success), None)
+    if failed is not None:
+        for step in plan.steps[len(results):]:
+            why = f"{failed.period} failed ({failed.first_failure}); fix {failed.period} first"
+            print(f"{step.period} not run: {why}", flush=True)
+            results.append(MonthResult(step.period, success=False, seconds=0.0, not_run=f"{failed.period} failed; fix it first"))
+        if deferred:
+            print(f"{', '.join(r.period for r in deferred)} rebuilt but not published: "
+                  f"{failed.period} failed, so the published warehouse keeps the months as they were", flush=True)
+    return results
+
+
+def run_months(sources: Path, warehouse: Path, months: str | None = None, job_name: str | None = None,
+               wait: bool = False, wait_timeout: float | None = None) -> int:
+    """Lock the warehouse, plan and materialize the months, print progress and a summary; return the exit code."""
+    from dtks_pipeline.defs.operations.lock import WarehouseBusy, WarehouseLock
+    from dtks_pipeline.defs.operations.month_plan import plan_months
+    from dtks_pipeline.defs.operations.month_state import MonthState, fingerprint
 
     sources, warehouse = Path(sources).resolve(), Path(warehouse).resolve()
     try:
         periods = find_months(sources, months)
     except ValueError as exc:
         print(f"dtks run: {exc}")
-        return 2
+        return EXIT_BAD_ARGS
     if not periods:
         print(f"dtks run: no month folder (YYYY-MM) in {sources}")
-        return 2
+        return EXIT_BAD_ARGS
+
+    lock = WarehouseLock(warehouse)
+    try:
+        lock.acquire(wait=wait, timeout=wait_timeout,
+                     on_wait=lambda msg: print(f"dtks run: {msg}; waiting" + (f" up to {wait_timeout:g} s" if wait_timeout else ""), flush=True))
+    except WarehouseBusy as exc:
+        print(f"dtks run: {exc}" + ("" if wait else "; not started (use --wait to wait for it)"), flush=True)
+        return EXIT_FAILED
+    try:
+        state = MonthState(warehouse)
+        plan = plan_months(periods, find_months(sources), state.months, published_months(warehouse),
+                           lambda p: fingerprint(sources / p))
+        if plan.refusal:
+            print(f"dtks run: {plan.refusal}")
+            print("Status: FAILED, nothing was run; the published warehouse is unchanged")
+            return EXIT_FAILED
+        return _run_plan(plan, sources, warehouse, job_name, state)
+    finally:
+        lock.release()
+
+
+def _run_plan(plan, sources: Path, warehouse: Path, job_name: str | None, state) -> int:
+    from dtks_pipeline.definitions import build_definitions
+    from dtks_pipeline.defs.shared import resources_for
+    from dtks_pipeline.summary import print_summary, run_status
+
     # The UI and schedules resolve the same paths through these variables.
     os.environ["DTKS_SOURCES"], os.environ["DTKS_WAREHOUSE"] = str(sources), str(warehouse)
     defs = build_definitions(resources_for(sources, warehouse))
     job = defs.resolve_job_def(job_name or _monthly_job_name())
     instance = _instance()
-
+    periods = plan.periods
     print(f"dtks run: {len(periods)} month(s) {periods[0]}..{periods[-1]} from {sources}")
-    results: list[MonthResult] = []
-    for i, period in enumerate(periods, 1):
-        print(f"[{i}/{len(periods)}] {period}: materializing every asset ...", flush=True)
-        outcome = run_month(job, period, instance)
-        results.append(outcome)
-        state = "ok" if outcome.success else "FAILED"
-        print(f"[{i}/{len(periods)}] {period}: {state} in {outcome.seconds:.1f} s, checks {outcome.checks_passed}/{outcome.checks_total} passed", flush=True)
-        for line in outcome.failed_steps + [f"check failed: {c}" for c in outcome.failed_checks] + [
-                f"check warning: {c}" for c in outcome.warnings]:
-            print(f"    {line}")
-
-    from dtks_pipeline.summary import print_summary
-
+    for note in plan.notes:
+        print(f"  note: {note}")
+    results = execute_plan(plan, job, defs, instance, sources, state)
     print_summary(warehouse, periods, results)
-    return 0 if all(r.success for r in results) else 1
+    if not all(r.success for r in results):
+        return EXIT_FAILED
+    return EXIT_QUARANTINE if run_status(warehouse, periods).has_quarantine_or_held else EXIT_OK
 
 
 def _monthly_job_name() -> str:

@@ -1,11 +1,15 @@
 """The short summary printed at the end of `dtks run`: counts only, no personal data."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from dtks_pipeline.defs.sources import file_status as fs
 from dtks_pipeline.lib import warehouse as wh
+
+LIST_LIMIT = 25  # files or families named one by one before "... and N more"
 
 
 def _working_path(published: Path) -> Path:
@@ -37,6 +41,8 @@ def _source_table(con, periods: list[str]) -> str:
 
 
 def _reasons(con, periods: list[str]) -> str:
+    if not wh.table_exists(con, "audit.rejected_rows"):
+        return "none"
     reasons = con.execute(
         f"SELECT reason_code, count(*) AS n FROM audit.rejected_rows WHERE period IN ({','.join('?' * len(periods))}) "
         "GROUP BY 1 ORDER BY 2 DESC",
@@ -76,6 +82,109 @@ def _payouts(con, periods: list[str]) -> str:
     return format_payout_table(payout_table(con, periods))
 
 
+@dataclass
+class AttentionReport:
+    """What a person must look at after a completed month: files quarantined or not used,
+    families held. Any of the first or last makes the run's exit code 3."""
+
+    quarantined: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    n_quarantined: int = 0
+    n_unused: int = 0
+    n_held: int = 0
+
+    @property
+    def has_quarantine_or_held(self) -> bool:
+        return bool(self.n_quarantined or self.n_held)
+
+
+def _in(periods: list[str]) -> str:
+    return ",".join("?" * len(periods))
+
+
+def _has_column(con, qualified: str, column: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = ? "
+                            "AND table_name = ? AND column_name = ?", [schema, name, column]).fetchone()[0])
+
+
+def _used_instead(con, source: str, period: str) -> str:
+    """What the month used in place of a quarantined file of `source`."""
+    from dtks_pipeline.defs.sources.specs import SOURCES
+
+    spec = SOURCES.get(source)
+    if spec is not None and not spec.is_snapshot:
+        return "its events wait until the file is accepted or re-delivered"
+    earlier = con.execute(
+        f"SELECT max(period) FROM {fs.SOURCE_FILES_TABLE} WHERE source = ? AND period < ? "
+        f"AND status IN ({_in(list(fs.STAGED_STATUSES))})", [source, period, *fs.STAGED_STATUSES]).fetchone()[0]
+    return f"the snapshot of {earlier} is used instead" if earlier else "no earlier snapshot: the source is missing this month"
+
+
+def _more(total: int, shown: int) -> list[str]:
+    return [f"    ... and {total - shown:,} more"] if total > shown else []
+
+
+def attention_report(con, periods: list[str]) -> AttentionReport:
+    """Quarantined and unused files (audit.source_files) and held families (payout.held) of `periods`."""
+    from dtks_pipeline.defs.registry.held import HELD_TABLE
+
+    report = AttentionReport()
+    if wh.table_exists(con, fs.SOURCE_FILES_TABLE):
+        reason = "coalesce(nullif(status_reason, ''), message)" if _has_column(con, fs.SOURCE_FILES_TABLE, "status_reason") else "message"
+        files = con.execute(
+            f"SELECT period, source, source_file, status, {reason} AS reason FROM {fs.SOURCE_FILES_TABLE} "
+            f"WHERE period IN ({_in(periods)}) AND status IN (?, ?) ORDER BY period, source, source_file",
+            [*periods, fs.KARANTINA, fs.TIDAK_DIGUNAKAN]).df()
+        quarantined = files[files["status"] == fs.KARANTINA]
+        unused = files[files["status"] == fs.TIDAK_DIGUNAKAN]
+        report.n_quarantined, report.n_unused = len(quarantined), len(unused)
+        for r in quarantined.head(LIST_LIMIT).itertuples():
+            report.quarantined.append(f"  {r.period}  {r.source_file}: {r.reason or 'quarantined'}; "
+                                      f"{_used_instead(con, r.source, r.period)}")
+        report.quarantined += _more(len(quarantined), LIST_LIMIT)
+        for r in unused.head(LIST_LIMIT).itertuples():
+            report.unused.append(f"  {r.period}  {r.source_file}: {r.reason or 'not used'}")
+        report.unused += _more(len(unused), LIST_LIMIT)
+    if wh.table_exists(con, HELD_TABLE):
+        held = con.execute(
+            f"SELECT period, reason_code, count(DISTINCT family_id) AS n, "
+            f"string_agg(DISTINCT family_id, ', ' ORDER BY family_id) AS families "
+            f"FROM {HELD_TABLE} WHERE period IN ({_in(periods)}) GROUP BY ALL ORDER BY period, reason_code",
+            periods).df()
+        report.n_held = int(held["n"].sum()) if len(held) else 0
+        for r in held.itertuples():
+            ids = r.families.split(", ")
+            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10:,} more" if len(ids) > 10 else "")
+            report.held.append(f"  {r.period}  {r.reason_code}: {int(r.n):,} famil{'y' if r.n == 1 else 'ies'} ({shown})")
+    return report
+
+
+def run_status(published: Path, periods: list[str]) -> AttentionReport:
+    """The attention report of `periods` read from the working warehouse (empty when none was written)."""
+    path = _working_path(published)
+    if not path.exists():
+        return AttentionReport()
+    con = wh.connect(path, read_only=True)
+    try:
+        return attention_report(con, periods)
+    finally:
+        con.close()
+
+
+def _print_attention(report: AttentionReport) -> None:
+    if report.quarantined:
+        print(f"!! QUARANTINED FILES ({report.n_quarantined:,}): not staged; review, then `dtks accept` or re-deliver")
+        print("\n".join(report.quarantined))
+    if report.unused:
+        print(f"!! FILES NOT USED ({report.n_unused:,}): in the month folder but not read")
+        print("\n".join(report.unused))
+    if report.held:
+        print(f"!! FAMILIES HELD ({report.n_held:,}): not paid this month, everyone else is")
+        print("\n".join(report.held))
+
+
 def print_summary(published: Path, periods: list[str], results: list) -> None:
     """Print what a person needs after a run: per-source counts, registry, payouts, checks."""
     path = _working_path(published)
@@ -84,6 +193,10 @@ def print_summary(published: Path, periods: list[str], results: list) -> None:
     print("=" * 78)
     if not path.exists():
         print("  no warehouse was written")
+        for r in results:
+            if r.not_run:
+                print(f"Not run: {r.period}: {r.not_run}")
+        print(f"Status: FAILED for {', '.join(r.period for r in results if not r.success)}")
         return
     con = wh.connect(path, read_only=True)
     try:
@@ -99,8 +212,10 @@ def print_summary(published: Path, periods: list[str], results: list) -> None:
         if payouts:
             print("Payouts (KPM and Rp per program):")
             print(payouts)
+        attention = attention_report(con, periods)
     finally:
         con.close()
+    _print_attention(attention)
     passed = sum(r.checks_passed for r in results)
     total = sum(r.checks_total for r in results)
     failed = [f"{r.period} {c}" for r in results for c in r.failed_checks]
@@ -115,4 +230,14 @@ def print_summary(published: Path, periods: list[str], results: list) -> None:
               f"(months published in this run: {', '.join(done)})" + (f"; not published: {', '.join(not_done)}" if not_done else ""))
     else:
         print(f"Nothing published in this run; {published} is unchanged")
-    print("Status: " + ("OK" if not bad else f"FAILED for {', '.join(bad)}"))
+    for r in results:
+        if r.not_run:
+            print(f"Not run: {r.period}: {r.not_run}")
+    if bad:
+        print(f"Status: FAILED for {', '.join(bad)}")
+    elif attention.has_quarantine_or_held:
+        parts = [f"{attention.n_quarantined:,} file(s) quarantined"] if attention.n_quarantined else []
+        parts += [f"{attention.n_held:,} famil{'y' if attention.n_held == 1 else 'ies'} held"] if attention.n_held else []
+        print(f"Status: COMPLETED WITH QUARANTINE ({', '.join(parts)}; see above)")
+    else:
+        print("Status: OK")

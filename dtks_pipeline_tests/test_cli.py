@@ -33,7 +33,7 @@ def test_run_every_month_prints_summary_and_writes_the_warehouse(small_sample, t
     assert periods == ["2022-10", "2022-11", "2022-12"]
 
 
-def test_a_broken_file_fails_its_source_and_the_exit_code(small_sample, tmp_path):
+def test_a_broken_file_is_quarantined_and_the_run_exits_3(small_sample, tmp_path):
     sources = tmp_path / "sources"
     shutil.copytree(small_sample / "2022-10", sources / "2022-10")
     path = sources / "2022-10" / "umkm.csv"
@@ -42,10 +42,13 @@ def test_a_broken_file_fails_its_source_and_the_exit_code(small_sample, tmp_path
     drop = header.index("NAMA")
     path.write_text("\n".join(";".join(v for i, v in enumerate(line.split(";")) if i != drop) for line in lines) + "\n", encoding="utf-8")
     done = dtks("run", "--sources", str(sources), "--warehouse", str(tmp_path / "w.duckdb"))
-    assert done.returncode == 1
-    assert "umkm.csv: missing required column(s): NAMA" in done.stdout
-    assert "Status: FAILED for 2022-10" in done.stdout
-    assert not (tmp_path / "w.duckdb").exists()  # nothing was published
+    assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "!! QUARANTINED FILES (1)" in out
+    quarantined = next(line for line in out.splitlines() if line.startswith("  2022-10  umkm.csv: "))
+    assert "NAMA" in quarantined and "no earlier snapshot" in quarantined
+    assert "Status: COMPLETED WITH QUARANTINE (1 file(s) quarantined" in out
+    assert (tmp_path / "w.duckdb").exists()  # the month was published without the file
 
 
 def test_months_argument_is_checked(small_sample, tmp_path):

@@ -105,3 +105,20 @@ def test_cli_dispatch_and_missing_file(tmp_path, published, capsys):
 def test_refused_is_raised_for_multiple_statements():
     with pytest.raises(Refused, match="exactly one"):
         check_read_only("SELECT 1; SELECT 2")
+
+
+def test_csv_neutralises_formula_text_and_keeps_numbers(published):
+    import csv as csv_module
+
+    from .conftest import HOSTILE_NAME
+
+    sql = ("SELECT nama, '+6281234' AS telp, '@SUM(A1)' AS note, '-1+1' AS dash, -5 AS minus, 750000 AS amount "
+           "FROM analyst.persons WHERE period = '2022-10' AND person_id = 'P00000003'")
+    code, out, _ = run(published, sql, csv=True)
+    assert code == EXIT_OK
+    header, row = list(csv_module.reader(io.StringIO(out)))
+    assert header == ["nama", "telp", "note", "dash", "minus", "amount"]
+    assert row == ["'" + HOSTILE_NAME, "'+6281234", "'@SUM(A1)", "'-1+1", "-5", "750000"]
+    # The table output shows the stored value as it is.
+    code, out, _ = run(published, sql)
+    assert HOSTILE_NAME in out and "'=" not in out

@@ -108,6 +108,23 @@ def test_months_run_oldest_first_and_late_files_rerun(tmp_path, instance):
     assert request.run_key == f"2022-10@{delivery_status(tmp_path / '2022-10').fingerprint}"
 
 
+def test_a_republished_month_makes_the_months_after_it_due_again(tmp_path, instance):
+    for period in ("2022-10", "2022-11", "2022-12"):
+        deliver(tmp_path, period)
+        published(instance, period)
+    assert isinstance(tick(instance, tmp_path), dg.SkipReason)
+    time.sleep(0.01)
+    published(instance, "2022-10")  # October corrected and published again
+    request = tick(instance, tmp_path)
+    assert request.partition_key == "2022-11" and request.tags["dtks/rebuild"] == "earlier month republished"
+    time.sleep(0.01)
+    published(instance, "2022-11")
+    assert tick(instance, tmp_path).partition_key == "2022-12"
+    time.sleep(0.01)
+    published(instance, "2022-12")
+    assert isinstance(tick(instance, tmp_path), dg.SkipReason)
+
+
 def test_no_request_while_a_monthly_run_is_in_progress(tmp_path, instance):
     deliver(tmp_path, "2022-10")
     run = instance.create_run_for_job(dg.Definitions(jobs=[dg.define_asset_job(MONTHLY_JOB_NAME)]).resolve_job_def(MONTHLY_JOB_NAME),
@@ -128,6 +145,14 @@ def test_schedule_requests_the_previous_month(tmp_path, instance):
 
     published(instance, "2022-11")
     assert isinstance(monthly_schedule(ctx), dg.SkipReason)
+
+
+def test_schedule_skips_an_empty_month(tmp_path, instance):
+    (tmp_path / "2022-11" / "desa").mkdir(parents=True)  # the folder exists, nothing was delivered
+    ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2022, 12, 5, 2, tzinfo=WITA),
+                                    resources={"sources": SourcesResource(root=str(tmp_path))})
+    result = monthly_schedule(ctx)
+    assert isinstance(result, dg.SkipReason) and "2022-11: nothing delivered" in result.skip_message
 
 
 def test_previous_period_uses_bali_time():

@@ -11,7 +11,8 @@ Only reading statements are accepted: the SQL is parsed with DuckDB
 (`duckdb.extract_statements`) and must be exactly one SELECT (which includes
 FROM-first queries, VALUES, DESCRIBE, SHOW and SUMMARIZE) or an EXPLAIN of
 one. Anything else is refused with exit code 2 before it reaches the
-database. Exit codes: 0 ok, 1 file missing or query error, 2 refused.
+database. With `--csv`, text a spreadsheet would run as a formula (`=`, `+`, `-`,
+`@`, tab, CR) gets a leading `'` (`lib/formula_text.py`); numbers stay numbers. Exit codes: 0 ok, 1 file missing or query error, 2 refused.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from dtks_pipeline.defs.operations.publish import analyst_path_for
+from dtks_pipeline.lib.formula_text import neutralise_frame
 
 ALLOWED = {duckdb.StatementType.SELECT}
 EXPLAIN_PREFIX = re.compile(r"^\s*EXPLAIN\s+(ANALYZE\s+|\([^)]*\)\s*)?", re.IGNORECASE)
@@ -92,7 +94,8 @@ def run_query(sql: str, path: Path) -> pd.DataFrame:
 
 def print_frame(frame: pd.DataFrame, as_csv: bool, out: TextIO) -> None:
     if as_csv:
-        frame.to_csv(out, index=False, lineterminator="\n")
+        # A CSV is opened in a spreadsheet: formula-like text is neutralised as in the worksheets.
+        neutralise_frame(frame).to_csv(out, index=False, lineterminator="\n")
         return
     if list(frame.columns) == ["explain_key", "explain_value"]:  # EXPLAIN: print the plan as drawn
         for value in frame["explain_value"]:

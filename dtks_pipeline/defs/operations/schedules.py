@@ -3,7 +3,8 @@
 On the 5th of each month at 02:00 WITA (Asia/Makassar, Bali's time zone) the
 previous month is run with whatever has been delivered by then: a missing
 snapshot means "use the last delivered one" (SOURCES.md), so the payout of
-the month is produced on time even if an agency is late. The run is skipped
+the month is produced on time even if an agency is late. A month whose folder
+holds no file at all is skipped: nothing was delivered. The run is skipped
 when the month is already published after its newest file (typically
 because the delivery sensor ran it as soon as the folder was complete).
 """
@@ -17,6 +18,7 @@ import dagster as dg
 from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY
 from dtks_pipeline.defs.operations.delivery import delivery_status, is_up_to_date
 from dtks_pipeline.defs.operations.jobs import monthly_job
+from dtks_pipeline.defs.operations.month_state import delivered_files
 from dtks_pipeline.defs.shared import FIRST_MONTH, SourcesResource
 
 TIMEZONE = "Asia/Makassar"
@@ -43,6 +45,9 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext, sources: SourcesReso
     period = previous_period(when)
     if period < FIRST_MONTH:
         return dg.SkipReason(f"{period} is before the first month {FIRST_MONTH}")
+    if not delivered_files(Path(sources.root) / period):
+        # An empty month must not be published from the previous month's data.
+        return dg.SkipReason(f"{period}: nothing delivered ({Path(sources.root) / period} holds no file); not run")
     status = delivery_status(Path(sources.root) / period, settle=0)
     if status.newest_mtime is not None and is_up_to_date(context.instance, PUBLISHED_KEY, status):
         return dg.SkipReason(f"{period} is already published after its newest delivered file")

@@ -3,8 +3,10 @@
 "Complete" and "up to date" are defined once, in `delivery.py`. The sensor
 requests at most one month per tick, the oldest first, and none while a run
 of the monthly job is queued or in progress: a month builds on the previous
-one (incumbency, accumulated events), so months must run in order. It opens
-no DuckDB connection; materializations come from the Dagster instance.
+one (incumbency, accumulated events), so months must run in order. A month published before the month preceding it was
+published again (a corrected, re-delivered month) is requested again, so the months
+after a correction are rebuilt in order. It opens no DuckDB connection;
+materializations come from the Dagster instance.
 """
 
 from pathlib import Path
@@ -50,18 +52,31 @@ def delivery_sensor(context: dg.SensorEvaluationContext, sources: SourcesResourc
 
     valid = set(monthly_partitions.get_partition_keys())
     waiting: list[str] = []
+    previous_published: float | None = None  # when the month before was last published
     for period in periods:
+        published_at = last_published(context.instance, PUBLISHED_KEY, period)
+        rebuilt_before, previous_published = previous_published, published_at
         if period not in valid:
             waiting.append(f"{period}: not a closed month of the pipeline yet")
             continue
         status = delivery_status(root / period)
         if not status.complete:
             # An old month that was published incomplete (by the schedule) is not nagged about.
-            if last_published(context.instance, PUBLISHED_KEY, period) is None:
+            if published_at is None:
                 waiting.append(status.describe())
             continue
-        if is_up_to_date(context.instance, PUBLISHED_KEY, status):
+        # A month published before its predecessor was (re)published was built on the
+        # old predecessor: it is rebuilt, so the published history stays consistent.
+        stale = published_at is not None and rebuilt_before is not None and published_at < rebuilt_before
+        if not stale and is_up_to_date(context.instance, PUBLISHED_KEY, status):
             continue
+        if stale:
+            context.log.info(f"{period}: rebuilt because the month before it was published again")
+            return dg.RunRequest(
+                run_key=f"{period}@{status.fingerprint}@after-{rebuilt_before:.0f}",
+                partition_key=period,
+                tags={"dtks/trigger": "delivery_sensor", "dtks/rebuild": "earlier month republished"},
+            )
         context.log.info(status.describe())
         return dg.RunRequest(
             run_key=f"{period}@{status.fingerprint}",

@@ -7,7 +7,7 @@ are masked (first 6 + last 2 digits). Two empty columns, VERIFIKASI and
 CATATAN_DESA, are for the village's answer.
 
 Every text cell that a spreadsheet could take for a formula (starting with
-`=`, `+`, `-`, `@`, tab or carriage return) is written as a literal string
+`=`, `+`, `-`, `@`, tab or carriage return: `lib/formula_text.py`) is written as a literal string
 (openpyxl data type "s" plus Excel's quotePrefix style): names come from
 files typed by people and must never execute, not even after an edit.
 
@@ -27,9 +27,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 import dtks_pipeline
+from dtks_pipeline.lib.formula_text import looks_like_formula
 from dtks_pipeline.lib.masking import mask_id_value
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 UNKNOWN_VILLAGE = "0000000000"
 
 SHEETS: dict[str, list[str]] = {
@@ -162,7 +162,7 @@ def safe_cell_value(value: object) -> tuple[object, bool]:
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar -> Python
         value = value.item()
     if isinstance(value, str):
-        return value, value.startswith(FORMULA_TRIGGERS)
+        return value, looks_like_formula(value)
     return value, False
 
 
