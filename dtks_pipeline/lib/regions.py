@@ -10,6 +10,7 @@ from importlib import resources
 
 import pandas as pd
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 BULELENG = "5108"
 # Resolution of a typed name: best score at least CUTOFF, and at least MARGIN above the next
@@ -17,6 +18,8 @@ BULELENG = "5108"
 CUTOFF = 85.0
 MARGIN = 10.0
 SUBSET_SCORE = 90.0  # every typed word is a word of the name, some are left out ("KAJANAN")
+TYPO_SCORE = 88.0  # one letter mistyped, added, dropped or two swapped, in a name of TYPO_MIN_LENGTH+ letters
+TYPO_MIN_LENGTH = 5
 
 
 def _read_reference(name: str) -> pd.DataFrame:
@@ -54,16 +57,20 @@ def buleleng_districts() -> frozenset[str]:
     return frozenset(frame.loc[frame["tingkat"] == "kecamatan", "kode_digits"].str[4:6])
 
 
+_VOWELS = re.compile(r"[AEIOU]")
+
+
 def _is_abbreviation(short: str, word: str) -> bool:
-    """'KP' or 'KPG' for KAMPUNG, 'KAMP' for KAMPUNG, 'DS' for DESA: same first letter, the
-    letters in order, and either a prefix or at most half as long (a long subsequence is a
-    misspelling, which the similarity score judges)."""
+    """'KP' or 'KPG' for KAMPUNG, 'KAMP' for KAMPUNG, 'DS' for DESA, 'BNYSR' for BANYUASRI:
+    same first letter, the letters in order, and a prefix, at most half as long, or the
+    word's consonants only (a long subsequence with vowels is a misspelling, which the
+    similarity score judges)."""
     if not short or len(short) >= len(word) or short[0] != word[0]:
         return False
     if word.startswith(short):
         return True
-    if len(short) > max(3, len(word) // 2):
-        return False
+    if len(short) > max(3, len(word) // 2) and _VOWELS.search(short[1:]):
+        return False  # a long abbreviation keeps only consonants ('SMBRKLMPK', 'BNYSR')
     rest = iter(word)
     return all(ch in rest for ch in short)
 
@@ -160,7 +167,7 @@ def name_similarity(typed: tuple[str, ...], name: tuple[str, ...]) -> float:
     """0..100: how well the typed words spell a reference name.
 
     The best of: the similarity of the whole strings (typos, split or joined words, the
-    pre-1972 spelling);
+    pre-1972 spelling); TYPO_SCORE for one edit;
     the same with every typed word that abbreviates the name's word at its place
     replaced by that word ('KP. ANYAR' for KAMPUNG ANYAR); SUBSET_SCORE when the typed
     words are some of the name's words, in order."""
@@ -168,6 +175,8 @@ def name_similarity(typed: tuple[str, ...], name: tuple[str, ...]) -> float:
     if not joined:
         return 0.0
     best = max(fuzz.ratio(joined, target), fuzz.ratio(modern_spelling(joined), target))
+    if len(target) >= TYPO_MIN_LENGTH and OSA.distance(joined, target, score_cutoff=1) <= 1:
+        best = max(best, TYPO_SCORE)  # a 6-letter name with one typo has a ratio of only 83
     if len(typed) == len(name):
         expanded = [w if t != w and _is_abbreviation(t, w) else t for t, w in zip(typed, name)]
         if expanded != list(typed):
