@@ -20,7 +20,6 @@ does not depend on how the resolver stores its intermediate results.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import duckdb
@@ -94,12 +93,9 @@ def build_review_pairs(
     """
     low, high = uncertain_band(threshold_probability)
     gammas = [c for c in scored.columns if c.startswith("gamma_")]
-    scored = scored[[*SCORED_COLUMNS, *gammas]].copy()
-    scored["levels"] = (
-        scored[gammas].apply(lambda r: json.dumps({c[6:]: (None if pd.isna(v) else int(v)) for c, v in r.items()}), axis=1)
-        if gammas and len(scored) else "{}"
-    )
-    scored = scored[[*SCORED_COLUMNS, "levels"]]
+    scored = scored[[*SCORED_COLUMNS, *gammas]]
+    # levels as JSON, built in SQL for the queued pairs only (scored pairs can number millions)
+    levels_sql = ("json_object(" + ", ".join(f"'{c[6:]}', s.{c}" for c in gammas) + ")::VARCHAR") if gammas else "'{}'"
     records = records[RECORD_COLUMNS].drop_duplicates("key")
     persons = persons[["person_id", "nik", "status"]]
     constraints = decisions_mod.active_constraints(con)
@@ -111,11 +107,14 @@ def build_review_pairs(
         side = ", ".join(f"ra.{f} AS {f}_a, rb.{f} AS {f}_b" for f in RECORD_FIELDS)
         out = con.execute(f"""
             WITH s AS (
-              SELECT least(key_a, key_b) AS key_a, greatest(key_a, key_b) AS key_b, match_probability, match_weight, levels
-              FROM _rv_scored
+              SELECT least(key_a, key_b) AS key_a, greatest(key_a, key_b) AS key_b, match_probability, match_weight,
+                     {levels_sql} AS levels
+              FROM _rv_scored s
             ), sp AS (
-              SELECT s.*, ra.person_id AS person_id_a, rb.person_id AS person_id_b
-              FROM s LEFT JOIN _rv_records ra ON ra.key = s.key_a LEFT JOIN _rv_records rb ON rb.key = s.key_b
+              SELECT s.key_a, s.key_b, s.match_probability,
+                     least(ra.person_id, rb.person_id) AS p_lo, greatest(ra.person_id, rb.person_id) AS p_hi
+              FROM s JOIN _rv_records ra ON ra.key = s.key_a JOIN _rv_records rb ON rb.key = s.key_b
+              WHERE ra.person_id <> rb.person_id
             ), conflict AS (
               SELECT a.nik, a.person_id AS pa, b.person_id AS pb
               FROM _rv_persons a JOIN _rv_persons b ON a.nik = b.nik AND a.person_id < b.person_id
@@ -124,8 +123,7 @@ def build_review_pairs(
               -- the best-scored pair between the two persons' records
               SELECT nik, pa, pb, best[1] AS key_a, best[2] AS key_b FROM (
                 SELECT c.nik, c.pa, c.pb, arg_max([sp.key_a, sp.key_b], coalesce(sp.match_probability, -1)) AS best
-                FROM conflict c JOIN sp ON (sp.person_id_a = c.pa AND sp.person_id_b = c.pb)
-                                        OR (sp.person_id_a = c.pb AND sp.person_id_b = c.pa)
+                FROM conflict c JOIN sp ON sp.p_lo = c.pa AND sp.p_hi = c.pb
                 GROUP BY ALL)
             ), conflict_records AS (
               -- no scored pair: each person's first record carrying the NIK
