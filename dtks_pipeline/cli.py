@@ -59,7 +59,11 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(f"dtks_pipeline.benchmarks.{args.name}")
-    module.run(Path(args.sources), Path(args.workdir))
+    if args.name == "pipeline" and args.families is None:
+        args.families = 60_000
+    if hasattr(module, "cli"):  # pipeline, registry: options of their own; they generate unless --sources is given
+        return module.cli(args)
+    module.run(Path(args.sources or "data/sources"), Path(args.workdir))
     return 0
 
 
@@ -133,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("benchmark", help="score the pipeline against the sample ground truth")
     bench.add_argument("name", choices=["ingestion", "registry", "payout"], help="which benchmark")
-    bench.add_argument("--sources", default="data/sources", help="generated delivery root with _truth/")
+    bench.add_argument("--sources", default=None,
+                       help="generated delivery root with _truth/ (default data/sources; pipeline: generate)")
+    bench.add_argument("--families", type=int, default=None,
+                       help="families to generate (pipeline: default 60000; registry: the own sample, default 10000)")
+    bench.add_argument("--sets", default=None,
+                       help="registry: comma-separated sets (default own,febrl3,febrl4,perturbed)")
     bench.add_argument("--workdir", default="data/benchmarks", help="folder for the benchmark's warehouse and results")
     bench.set_defaults(func=_cmd_benchmark)
     return parser
