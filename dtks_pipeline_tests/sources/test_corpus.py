@@ -130,7 +130,7 @@ def test_utf16_with_an_unexpected_separator_names_encoding_and_separator(tmp_pat
     with pytest.raises(StagingFailed):
         stage_source(db, "dtks", month, "2022-10")  # first month, DTKS quarantined: nothing to fall back on
     status, reason, *_ = files_of(db, "2022-10")["dtks.csv"]
-    assert status == "KARANTINA" and reason == "wrong separator: the header is split by ',', expected ';' or TAB"
+    assert status == "KARANTINA" and reason == "wrong separator: the header is split by ',', expected ';' or TAB (read as utf-16)"
 
 
 def test_a_nul_byte_never_truncates_a_name(tmp_path, db):

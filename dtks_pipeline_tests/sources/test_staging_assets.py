@@ -40,7 +40,7 @@ def test_good_and_broken_sources_in_one_month(tmp_path):
     # The broken source wrote nothing but its audit row; the others are complete and conserved.
     assert query(wh, "SELECT count(*) FROM staging.nelayan") == [(0,)]
     assert query(wh, "SELECT status, status_reason, rows_read, rows_quarantined FROM audit.source_files WHERE source = 'nelayan'") == [
-        ("KARANTINA", "missing required column(s): NAMA", 1, 1)]
+        ("KARANTINA", "missing required column(s): NAMA (read as utf-8, separator ';')", 1, 1)]
     assert query(wh, "SELECT count(*) FROM staging.dtks WHERE period = '2022-10'") == [(1,)]
     assert query(wh, "SELECT source_row, reason_code FROM audit.rejected_rows WHERE source = 'dtks'") == [(2, "NIK_RUSAK")]
     assert query(wh, "SELECT source_file, rows_read, rows_staged, rows_rejected FROM audit.source_files WHERE source = 'desa' ORDER BY 1") == [

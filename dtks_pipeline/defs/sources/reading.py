@@ -299,13 +299,16 @@ def read_csv(path: Path, source_file: str, columns: tuple[str, ...], separators:
                             rows=max(len([ln for ln in lines if ln.strip()]) - 1, 0))
     if sep not in allowed and not any_separator:
         raise DeliveryError(source_file, f"wrong separator: the header is split by {SEPARATOR_NAMES[sep]}, expected "
-                                         f"{' or '.join(SEPARATOR_NAMES[s] for s in allowed)}", rows=data_lines)
-    if "\x00" not in text:
-        fast = _read_balanced(text, lines, sep, header_at, columns, encoding, sha256_of(data), source_file)
-        if fast is not None:
-            return fast
-    rows, broken = split_lines(lines, sep)
-    return _frame(source_file, rows, header_at, columns, None, broken, encoding, sha256_of(data), has_nul="\x00" in text)
+                                         f"{' or '.join(SEPARATOR_NAMES[s] for s in allowed)} (read as {encoding})", rows=data_lines)
+    try:
+        if "\x00" not in text:
+            fast = _read_balanced(text, lines, sep, header_at, columns, encoding, sha256_of(data), source_file)
+            if fast is not None:
+                return fast
+        rows, broken = split_lines(lines, sep)
+        return _frame(source_file, rows, header_at, columns, None, broken, encoding, sha256_of(data), has_nul="\x00" in text)
+    except DeliveryError as exc:  # say how the file was read: an encoding problem shows here
+        raise DeliveryError(source_file, f"{exc.message} (read as {encoding}, separator {SEPARATOR_NAMES[sep]})", rows=exc.rows) from exc
 
 
 # ---------------------------------------------------------------- XLSX
