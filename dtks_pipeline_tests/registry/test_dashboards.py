@@ -44,3 +44,16 @@ def test_no_linker_or_an_unfit_model_leaves_a_note(tmp_path):
     note = write_dashboards(_inputs(retain=False), pairs, tmp_path)["note"]
     assert "retain_intermediate_calculation_columns" in note
     assert not (tmp_path / COMPARISON_VIEWER).exists()
+
+
+def test_cluster_studio_shows_the_persons_of_the_review_pairs(tmp_path):
+    inputs = _inputs(retain=True)
+    inputs.clusters = None  # the resolver clustered on its own: its persons are the clusters
+    inputs.records = pd.DataFrame({
+        "key": RECORDS["unique_id"], "person_id": ["P1", "P1", "P2", "P3", "P4"], "source": "dtks",
+        "nik": None, "nama": RECORDS["nama"], "jenis_kelamin": None, "tgl_lahir": None, "nokk": None, "kode_desa": None})
+    pairs = pd.DataFrame({"key_a": ["ART:D3/C1"], "key_b": ["ART:D3/C2"], "person_id_a": ["P3"], "person_id_b": ["P4"]})
+    written = write_dashboards(inputs, pairs, tmp_path)
+    assert written["cluster studio"] == str(tmp_path / CLUSTER_STUDIO)
+    studio = (tmp_path / CLUSTER_STUDIO).read_text()
+    assert "ART:D3/C2" in studio and "ART:D1/A1" not in studio
