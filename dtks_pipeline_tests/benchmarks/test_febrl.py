@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from dtks_pipeline.benchmarks import febrl
-from dtks_pipeline.benchmarks.ingestion import stage_all
 from dtks_pipeline.defs.shared import resources_for
 from dtks_pipeline.lib import nik as nik_lib
 
@@ -54,10 +53,21 @@ def test_truth_pairs_are_febrl_true_links(febrl3_slice):
     assert truth_pairs == febrl_pairs and len(febrl_pairs) > 50
 
 
-def test_project_ingestion_stages_what_the_truth_says(febrl3_slice, tmp_path):
+@pytest.fixture(scope="module")
+def benchmarked(febrl3_slice, tmp_path_factory):
+    """The registry benchmark on the slice: staged by the project's ingestion assets, resolved by its
+    registry assets (Splink skipped: it is slow and has its own test)."""
+    from dtks_pipeline.benchmarks import registry
+
+    workdir = tmp_path_factory.mktemp("bench")
+    report = registry.score_set("febrl3", febrl3_slice[0], workdir, splink=False)
+    return report, workdir / "febrl3" / "registry_bench.duckdb"
+
+
+def test_project_ingestion_stages_what_the_truth_says(febrl3_slice, benchmarked):
     set_dir, kept, _, truth = febrl3_slice
-    warehouse = tmp_path / "wh.duckdb"
-    assert stage_all(set_dir, warehouse) == ["2022-10"]
+    report, warehouse = benchmarked
+    assert report["periods"] == ["2022-10"]
     with resources_for(set_dir, warehouse)["warehouse"].connect(read_only=True) as con:
         staged = con.execute("SELECT source_row, nik, jenis_kelamin, tgl_lahir FROM staging.dtks").df()
         rejected = con.execute("SELECT source_row, reason_code FROM audit.rejected_rows WHERE source = 'dtks'").df()
@@ -93,3 +103,15 @@ def test_duplicates_keep_febrl_damage_in_the_nik(febrl3_slice):
     digits_apart = [sum(x != y for x, y in zip(a, b))
                     for _, g in rows.groupby("person") for a, b in itertools.combinations(g["NIK"], 2)]
     assert max(digits_apart) >= 2
+
+
+def test_registry_benchmark_scores_the_slice_through_the_project_assets(febrl3_slice, benchmarked):
+    _, _, _, truth = febrl3_slice
+    report, _ = benchmarked
+    usable = truth[truth["expected"] == "STAGED"]
+    assert report["rows_scored"] == len(usable) and report["rows_not_staged"] == 0
+    sizes = usable.groupby("true_person_id").size()
+    assert report["resolvers"]["exact_nik"]["scores"]["pairs_true"] == int((sizes * (sizes - 1) // 2).sum())
+    for resolver in ("project", "exact_nik"):
+        scores = report["resolvers"][resolver]["scores"]
+        assert 0 < scores["recall"] <= 1 and 0 < scores["precision"] <= 1
