@@ -310,34 +310,35 @@ def score_set(name: str, sources: Path, workdir: Path, *, splink: bool = True) -
 
 
 def prepare_sets(names, workdir: Path, sources: Path | None, families: int) -> dict[str, Path]:
-    """Where each set lives; the sets missing under `<workdir>/sets/` are written there first."""
+    """Where each set lives. Sets missing under `<workdir>/sets/` are written there first: the own sample
+    when it was generated for another family count, `perturbed` when its own sample changed."""
+    from dtks_pipeline.benchmarks import febrl, perturb
     from dtks_pipeline.benchmarks import sets as sets_mod
+    from dtks_pipeline.sample.generator import generate
 
     root = workdir / "sets"
-    stamp = root / "own" / "_truth" / "families.txt"
+    root.mkdir(parents=True, exist_ok=True)
     own = Path(sources) if sources else root / "own"
-    made_for = stamp.read_text().strip() if stamp.exists() else None
-    wanted_own = sources is None and ("own" in names or "perturbed" in names)
-    if wanted_own and made_for != str(families):
-        for name in ("own", "perturbed"):
-            if (root / name).exists():
-                shutil.rmtree(root / name)
-    missing = [n for n in names if not (root / n / "_truth" / "rows.csv").exists() and not (n == "own" and sources)]
-    if missing:
-        print(f"registry benchmark: writing set(s) {', '.join(missing)} to {root}", flush=True)
-        from dtks_pipeline.benchmarks import febrl, perturb
-        from dtks_pipeline.sample.generator import generate
-
-        root.mkdir(parents=True, exist_ok=True)
-        if sources is None and ("own" in missing or "perturbed" in missing) and not (own / "_truth" / "rows.csv").exists():
+    if sources is None and ("own" in names or "perturbed" in names):
+        stamp = own / "_truth" / "families.txt"
+        if not (stamp.exists() and stamp.read_text().strip() == str(families)):
+            if own.exists():
+                shutil.rmtree(own)
+            print(f"registry benchmark: generating the own sample, {families:,} families -> {own}", flush=True)
             generate(own, families=families)
             stamp.write_text(str(families))
-        for name in missing:
-            if name in febrl.SETS:
-                febrl.write_set(name, root)
-            elif name == "perturbed":
-                perturb.perturb_sample(own, root / "perturbed", seed=sets_mod.PERTURB_SEED)
-        (root / "README.txt").write_text(sets_mod.readme_text(root, families, 2022, None))
+    for name in febrl.SETS:
+        if name in names and not (root / name / "_truth" / "rows.csv").exists():
+            print(f"registry benchmark: writing {name} -> {root / name}", flush=True)
+            febrl.write_set(name, root)
+    if "perturbed" in names:
+        made_from = root / "perturbed" / "_truth" / "made_from.txt"
+        want = sets_mod.perturbed_stamp(own)
+        if not (made_from.exists() and made_from.read_text().strip() == want):
+            print(f"registry benchmark: perturbing {own} -> {root / 'perturbed'}", flush=True)
+            perturb.perturb_sample(own, root / "perturbed", seed=sets_mod.PERTURB_SEED)
+            made_from.write_text(want)
+    (root / "README.txt").write_text(sets_mod.readme_text(root, families, 2022, None))
     return {n: (own if n == "own" else root / n) for n in names}
 
 

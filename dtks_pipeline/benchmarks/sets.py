@@ -13,6 +13,7 @@ as they read any delivery. A README.txt beside them says how each was made.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from pathlib import Path
 
@@ -21,6 +22,12 @@ import pandas as pd
 SET_NAMES = ("own", "febrl3", "febrl4", "perturbed")
 DEFAULT_FAMILIES = 10_000
 PERTURB_SEED = 2026
+
+
+def perturbed_stamp(own: Path) -> str:
+    """What `perturbed/_truth/made_from.txt` says: the own sample it was made from (path, truth hash), the seed."""
+    digest = hashlib.sha256((own / "_truth" / "rows.csv").read_bytes()).hexdigest()[:16]
+    return f"{Path(own).resolve()} {digest} seed {PERTURB_SEED}"
 
 
 def _truth_counts(root: Path) -> str:
@@ -105,6 +112,7 @@ def write_all(out: Path, families: int = DEFAULT_FAMILIES, seed: int = 2022, set
         t0 = time.perf_counter()
         print(f"sets: perturbed -> {out / 'perturbed'}", flush=True)
         perturbed = perturb.perturb_sample(out / "own", out / "perturbed", seed=PERTURB_SEED)
+        (out / "perturbed" / "_truth" / "made_from.txt").write_text(perturbed_stamp(out / "own"))
         written["perturbed"] = out / "perturbed"
         print(f"  perturbed: {perturbed['rows_perturbed']:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
     (out / "README.txt").write_text(readme_text(out, families, seed, perturbed))
