@@ -34,7 +34,9 @@ Results go to `<workdir>/registry_benchmark.json`; one table is printed.
 """
 from __future__ import annotations
 
+import ast
 import json
+import logging
 import os
 import shutil
 import threading
@@ -208,6 +210,45 @@ def _candidate_pairs_from_metadata(result) -> int | None:
     return None
 
 
+class CandidatePairLog(logging.Handler):
+    """Collects the candidate-pair counts the project's registry logs ("candidate pairs ... {rule: n}"),
+    for when its asset metadata does not carry them."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.total: int | None = None
+
+    def emit(self, record):
+        message = record.getMessage()
+        if "candidate pair" not in message.lower() or "{" not in message:
+            return
+        text = message[message.index("{"):]
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            if depth == 0:
+                try:
+                    counts = ast.literal_eval(text[:i + 1])
+                except (ValueError, SyntaxError):
+                    return
+                values = [v for v in counts.values() if isinstance(v, int)] if isinstance(counts, dict) else []
+                if values:
+                    self.total = sum(values)
+                return
+
+    def __enter__(self):
+        self._logger = logging.getLogger("dtks_pipeline")
+        self._level = self._logger.level
+        if self._logger.getEffectiveLevel() > logging.INFO:
+            self._logger.setLevel(logging.INFO)
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
+
+
 def build_project(sources: Path, workdir: Path, say=print) -> tuple[dict, list[str], dict]:
     """Stage every month of `sources` and build the registry month by month with the project's assets."""
     from dtks_pipeline.benchmarks.ingestion import stage_all
@@ -230,7 +271,7 @@ def build_project(sources: Path, workdir: Path, say=print) -> tuple[dict, list[s
     months = {}
     for period in periods:
         t0 = time.perf_counter()
-        with PeakMemory() as mem:
+        with PeakMemory() as mem, CandidatePairLog() as logged:
             result = dg.materialize(
                 [*assets, *checks], partition_key=period, resources=resources, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
@@ -238,7 +279,7 @@ def build_project(sources: Path, workdir: Path, say=print) -> tuple[dict, list[s
         checks_passed = {e.check_name: bool(e.passed) for e in result.get_asset_check_evaluations()}
         months[period] = {"success": bool(result.success), "seconds": round(time.perf_counter() - t0, 2),
                           "peak_mb": mem.mb, "checks": checks_passed,
-                          "candidate_pairs": _candidate_pairs_from_metadata(result)}
+                          "candidate_pairs": _candidate_pairs_from_metadata(result) or logged.total}
         failed = sorted(k for k, ok in checks_passed.items() if not ok)
         say(f"registry {period}: {'ok' if result.success else 'FAILED'} in {months[period]['seconds']} s, "
             f"checks {sum(checks_passed.values())}/{len(checks_passed)}" + (f" (failed: {', '.join(failed)})" if failed else ""))
