@@ -106,7 +106,10 @@ def test_widening_desil_adds_the_families_of_the_added_desil(published_sample, t
 
 
 def test_the_published_warehouse_is_byte_identical_afterwards(published_sample, tmp_path):
-    files = [published_sample.warehouse, analyst_path_for(published_sample.warehouse)]
+    # every published file: the warehouse, its analyst copy and whatever lies beside them (e.g. Parquet parts)
+    folder = published_sample.warehouse.parent
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "work" not in p.relative_to(folder).parts)
+    assert published_sample.warehouse in files and analyst_path_for(published_sample.warehouse) in files
     before = [(sha256(f), f.stat().st_mtime_ns) for f in files]
     wal = published_sample.warehouse.with_name(published_sample.warehouse.name + ".wal")
 
@@ -184,3 +187,43 @@ def test_dagster_job_with_run_config(published_sample, tmp_path):
     bad = dict(config, month="2030-01", out_dir=str(tmp_path / "bad"))
     failed = job.execute_in_process(run_config={"ops": {"simulate_scenario": {"config": bad}}}, raise_on_error=False)
     assert not failed.success and not (tmp_path / "bad").exists()
+
+
+def test_families_held_for_review_are_paid_by_no_program(published_sample, tmp_path):
+    """A copy of the published file with three paid families put in payout.held: the simulation
+    (the project's allocation) pays them nowhere and says why."""
+    import shutil
+
+    from dtks_pipeline.defs.planning.compare import all_views
+    from dtks_pipeline.defs.planning.scenario import load_scenario
+    from dtks_pipeline.defs.planning.simulate import simulate
+
+    copy_path = tmp_path / "dtks.duckdb"
+    shutil.copy(published_sample.warehouse, copy_path)
+    con = duckdb.connect(str(copy_path))  # a scratch copy: views over the original's parts (if any) still read
+    try:
+        paid = con.execute("SELECT family_id, nokk FROM payout.payments WHERE period = ? AND program = 'BSU_KTM' "
+                           "ORDER BY family_id LIMIT 3", [MONTH]).fetchall()
+        # payout.held as a plain table of the copy (the published file may hold it as a table or a view)
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'payout' "
+                           "AND table_name = 'held'").fetchone()
+        con.execute("CREATE TEMP TABLE held_before (period VARCHAR, family_id VARCHAR, nokk VARCHAR, reason_code VARCHAR, "
+                    "detail VARCHAR)")
+        if kind:
+            con.execute("INSERT INTO held_before SELECT period, family_id, nokk, reason_code, detail FROM payout.held")
+            con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} payout.held")
+        con.execute("CREATE TABLE payout.held AS SELECT * FROM held_before")
+        con.executemany("INSERT INTO payout.held VALUES (?, ?, ?, 'NIK_GANDA', 'test')", [(MONTH, f, n) for f, n in paid])
+        sc = load_scenario(scenario(published_sample, tmp_path), con, MONTH, 1)
+        sims = simulate(con, sc.months, sc.programs)
+    finally:
+        con.close()
+    views = all_views(sims)
+    held = {f for f, _ in paid}
+    assert sims[0].held >= held
+    assert not held & set(sims[0].scenario.allocation.payments["family_id"])
+    left = views["changes"][views["changes"]["change"] == "KELUAR"]
+    assert set(left["family_id"]) == held and set(left["reason_code"]) == {"DITAHAN"}
+    # the vacancies go to the next families in rank order: the quota is still paid
+    ktm = views["programs"].set_index("program").loc["BSU_KTM"]
+    assert ktm["kpm_sim"] == ktm["kpm_real"]

@@ -58,7 +58,7 @@ KELUAR (paid by the program in P-1, not in P), first matching reason wins:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -96,6 +96,9 @@ class Allocation:
     waiting_list: pd.DataFrame
     changes: pd.DataFrame
     eligible_counts: dict[str, int]  # program -> number of eligible families in P
+    # program -> families meeting its conditions with a recipient, earlier programs ignored (the planning
+    # simulation compares these between programs files)
+    eligible_families: dict[str, set] = field(default_factory=dict)
 
 
 def load_registry_month(con: duckdb.DuckDBPyConnection, period: str, sector_sources: tuple[str, ...] = ("angkutan", "nelayan", "umkm")) -> RegistryMonth:
@@ -257,7 +260,7 @@ def allocate(
         for col in ("rank", "amount_idr", "position"):
             if col in frame:
                 frame[col] = frame[col].astype("int64")
-    return Allocation(pay, wait, changes, eligible_counts)
+    return Allocation(pay, wait, changes, eligible_counts, eligible_ignoring_taken)
 
 
 def _changes(month, programs, prev, pay, taken, eligible_ignoring_taken, no_recipient) -> pd.DataFrame:

@@ -28,6 +28,7 @@ CHANGE_REASONS = {
         "KUOTA_DITAMBAH": "eligible under both, really unpaid (waiting list): the scenario's quota reaches it",
     },
     KELUAR: {
+        "DITAHAN": "held for review this month (payout.held): paid by no program until staff decide",
         "PROGRAM_DIHAPUS": "the scenario does not pay this program this month (removed, or outside its months)",
         "SYARAT_DIPERSEMPIT": "the family no longer meets the scenario's conditions (e.g. desil narrowed)",
         "PINDAH_PROGRAM": "paid by another program (detail) in the scenario",
@@ -197,6 +198,8 @@ def _reason(change: str, code: str, fid: str, sim: MonthSimulation, paid_by: dic
         if fid in paid_by:
             return "PINDAH_PROGRAM", f"realisasi: {paid_by[fid]}"
         return "KUOTA_DITAMBAH", None
+    if fid in sim.held:
+        return "DITAHAN", None
     if code not in sim.scenario.eligible:
         return "PROGRAM_DIHAPUS", None
     if fid not in sim.scenario.eligible[code]:

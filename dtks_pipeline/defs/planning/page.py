@@ -26,7 +26,9 @@ def _long(frame: pd.DataFrame, key: str, real: str, sim: str, value: str) -> pd.
 
 
 def display(frame: pd.DataFrame) -> Table:
-    """A view as a page table: Indonesian headings, Rp and signed differences formatted."""
+    """A view as a page table: Indonesian headings, Rp and signed differences formatted (program names
+    are in the workbook: the page keeps to codes so the tables fit)."""
+    frame = frame.drop(columns=[c for c in ("name",) if c in frame.columns])
     shown = frame.rename(columns=HEADINGS)
     formats = {}
     for col in frame.columns:

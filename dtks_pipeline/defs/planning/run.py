@@ -68,7 +68,7 @@ def _info(scenario: Scenario, warehouse: Path, sims: list[MonthSimulation]) -> l
         ("Bulan disimulasikan", ", ".join(scenario.months)),
         ("Bulan dalam data", ", ".join(scenario.data_months)),
         ("Program skenario", ", ".join(p.code for p in scenario.programs)),
-        ("Keluarga ditahan (payout.held)", ", ".join(f"{s.period}: {s.held}" for s in sims)),
+        ("Keluarga ditahan (payout.held)", ", ".join(f"{s.period}: {len(s.held)}" for s in sims)),
         ("Dibuat", dt.datetime.now().isoformat(timespec="seconds")),
     ]
 
@@ -81,7 +81,7 @@ def _notes(sims: list[MonthSimulation]) -> list[str]:
     ]
     for s in sims:
         if s.held:
-            notes.append(f"{s.period}: {number(s.held)} keluarga ditahan untuk ditinjau (payout.held), tidak dibayar di kedua versi.")
+            notes.append(f"{s.period}: {number(len(s.held))} keluarga ditahan untuk ditinjau (payout.held), tidak dibayar di kedua versi.")
     return notes
 
 

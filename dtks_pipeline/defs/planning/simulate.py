@@ -52,7 +52,7 @@ class MonthSimulation:
     real_payments: pd.DataFrame  # payout.payments of P: what was really allocated
     baseline: Side
     scenario: Side
-    held: int                    # families held for review in P (payout.held), never paid
+    held: set                    # families held for review in P (payout.held): paid by no program
 
 
 def baseline_programs(con: duckdb.DuckDBPyConnection, period: str) -> list[Program]:
@@ -68,6 +68,11 @@ def baseline_programs(con: duckdb.DuckDBPyConnection, period: str) -> list[Progr
     return load_programs()
 
 
+def _conditions(p: Program) -> tuple:
+    """What decides who is eligible for a program (not its quota, amount or months)."""
+    return (p.kind, p.desil_min, p.desil_max, p.source)
+
+
 def eligible_sets(month: RegistryMonth, programs: list[Program], cache: dict | None = None) -> dict[str, set]:
     """Per program paying in P: the families eligible for it with a recipient, other programs ignored.
 
@@ -80,7 +85,7 @@ def eligible_sets(month: RegistryMonth, programs: list[Program], cache: dict | N
     for p in programs:
         if not p.pays_in(month.period):
             continue
-        key = (p.kind, p.desil_min, p.desil_max, p.source)
+        key = _conditions(p)
         if key not in cache:
             elig = eligible_for(p, month, cache["candidates"])
             cache[key] = set(elig.loc[elig["recipient_person_id"].notna(), "family_id"])
@@ -98,14 +103,17 @@ def simulate(con: duckdb.DuckDBPyConnection, months: list[str], scenario_program
             prev_scen = previous_payments(con, period, scenario_programs, FIRST_MONTH)
         month = load_registry_month(con, period, SECTOR_SOURCES)
         # Families held for review (payout.held) are read and left out by the allocation itself.
-        held = getattr(month, "held", None)
-        cache: dict = {}
+        held = month.held
+        allocation = allocate(month, scenario_programs, prev_scen)
+        # The allocation reports who met each scenario program's conditions; the baseline
+        # reuses those sets for programs whose conditions the scenario left unchanged.
+        cache: dict = {_conditions(p): allocation.eligible_families[p.code]
+                       for p in scenario_programs if p.code in allocation.eligible_families}
+        scen = Side(scenario_programs, allocation, dict(allocation.eligible_families))
         base = Side(base_programs, None, eligible_sets(month, base_programs, cache))
-        scen = Side(scenario_programs, allocate(month, scenario_programs, prev_scen),
-                    eligible_sets(month, scenario_programs, cache))
         real = con.execute(
             f"SELECT {', '.join(REAL_PAYMENT_COLUMNS)} FROM payout.payments WHERE period = ?", [period]).df()
         families = month.families[["family_id", "nokk", "kode_desa", "desil", "status"]].copy()
-        out.append(MonthSimulation(period, families, real, base, scen, 0 if held is None else int(held["family_id"].nunique())))
+        out.append(MonthSimulation(period, families, real, base, scen, set() if held is None else set(held["family_id"])))
         prev_scen = scen.allocation.payments  # the scenario's incumbents next month
     return out
