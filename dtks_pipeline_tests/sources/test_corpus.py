@@ -242,3 +242,15 @@ def test_a_broken_first_dtks_says_the_registry_cannot_be_built(tmp_path, db):
     assert "dtks.csv quarantined for 2022-10, and no earlier accepted delivery to fall back on" in str(failed.value)
     assert "dtks accept --month 2022-10 --file dtks.csv" in str(failed.value)
     assert files_of(db, "2022-10")["dtks.csv"][0] == "KARANTINA"  # the audit row is written all the same
+
+
+def test_header_spelled_with_spaces_or_lower_case_and_a_header_only_event_file(tmp_path, db):
+    month = tmp_path / "2022-10"
+    path = write_csv(month / "dukcapil_kematian.csv", DEATH_COLUMNS, deaths(3))
+    header, rest = path.read_text().split("\n", 1)
+    path.write_text(";".join(f" {c.replace('_', ' ').lower()}" for c in header.split(";")) + "\n" + rest)
+    write_csv(month / "dukcapil_pindah.csv", SOURCES["dukcapil_pindah"].columns, [])  # no moves this month
+    stage_all(db, month, "2022-10", ["dukcapil_kematian", "dukcapil_pindah"])
+    recorded = files_of(db, "2022-10")
+    assert recorded["dukcapil_kematian.csv"][:4] == ("OK", "", 3, 3)
+    assert recorded["dukcapil_pindah.csv"][:4] == ("OK", "", 0, 0)

@@ -123,7 +123,9 @@ def physical_lines(text: str) -> list[str]:
 # ---------------------------------------------------------------- header and frame
 
 def _norm_header(cell: object) -> str:
-    return str(cell if cell is not None else "").replace("\x00", "").strip().upper().lstrip("\ufeff")
+    """'TGL_LHR', ' tgl lhr ', 'Tgl-Lhr' and 'NO. AKTA' -> 'TGL_LHR', 'NO_AKTA'."""
+    text = str(cell if cell is not None else "").replace("\x00", "").lstrip("\ufeff").strip().upper()
+    return re.sub(r"[\s.\-]+", "_", text).strip("_")
 
 
 def _header_score(row: list[str], columns: tuple[str, ...]) -> int:
