@@ -171,6 +171,11 @@ def _read_and_validate(spec: SourceSpec, entry: FolderFile, period: str, sha: st
         if accepted:
             reason = f"accepted by {decision.decided_by} on {decision.decided_at:%Y-%m-%d}, but still unreadable: {reason}"
         return FileOutcome(entry.source_file, fs.KARANTINA, reason, None, exc.rows, "", sha)
+    except Exception as exc:  # a file that breaks validation itself holds back only itself, loudly
+        return FileOutcome(entry.source_file, fs.KARANTINA,
+                           # the type only: an exception's text may quote a value (personal data)
+                           f"could not be validated ({type(exc).__name__}); see the run's log",
+                           None, len(raw.frame) if "raw" in locals() else 0, "", sha)
     return FileOutcome(entry.source_file, fs.OK, entry.reason, result, result.rows_read, raw.encoding, sha)
 
 
