@@ -174,7 +174,7 @@ def _read_and_validate(spec: SourceSpec, entry: FolderFile, period: str, sha: st
     except Exception as exc:  # a file that breaks validation itself holds back only itself, loudly
         return FileOutcome(entry.source_file, fs.KARANTINA,
                            # the type only: an exception's text may quote a value (personal data)
-                           f"could not be validated ({type(exc).__name__}); see the run's log",
+                           f"could not be validated ({type(exc).__name__}): a fault of the pipeline, not of the file; please report it",
                            None, len(raw.frame) if "raw" in locals() else 0, "", sha)
     return FileOutcome(entry.source_file, fs.OK, entry.reason, result, result.rows_read, raw.encoding, sha)
 
