@@ -12,7 +12,6 @@ import zipfile
 import openpyxl
 import pytest
 
-from dtks_pipeline.defs.sources import file_status as fs
 from dtks_pipeline.defs.sources.specs import SOURCES
 from dtks_pipeline.defs.sources.staging import StagingFailed, conservation_violations, stage_source
 from dtks_pipeline.lib import warehouse
