@@ -14,6 +14,9 @@ import duckdb
 import pandas as pd
 
 SCHEMAS = ("ref", "staging", "audit", "registry", "payout", "analyst")
+# One row per period write (replace_rows with a period): publication republishes a month
+# written since its last publication, even when its row counts did not change.
+PERIOD_WRITES = "audit.period_writes"
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -70,8 +73,30 @@ def replace_rows(
             con.execute(f"DELETE FROM {qualified} WHERE {clause}", list(where.values()))
         if len(frame):
             con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM _replace_rows_frame")
+        if where.get("period") is not None:
+            mark_period_written(con, str(where["period"]))
     finally:
         con.unregister("_replace_rows_frame")
+
+
+def mark_period_written(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """Record that rows of `period` were (re)written (see PERIOD_WRITES); part of the caller's transaction."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {PERIOD_WRITES} (written_period VARCHAR, written_at TIMESTAMP)")
+    con.execute(f"INSERT INTO {PERIOD_WRITES} VALUES (?, current_timestamp::TIMESTAMP)", [period])
+
+
+def period_writes(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[str, object]:
+    """The last write of each period ({} when nothing was recorded)."""
+    qualified = f'"{catalog}".{PERIOD_WRITES}' if catalog else PERIOD_WRITES
+    schema, name = PERIOD_WRITES.split(".")
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+    params: list[object] = [schema, name]
+    if catalog:
+        sql += " AND table_catalog = ?"
+        params.append(catalog)
+    if not con.execute(sql, params).fetchone()[0]:
+        return {}
+    return dict(con.execute(f"SELECT written_period, max(written_at) FROM {qualified} GROUP BY ALL").fetchall())
 
 
 def replace_period(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame, period: str, **extra_keys: object) -> None:

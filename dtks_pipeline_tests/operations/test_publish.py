@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY, build_published_warehouse
-from dtks_pipeline.defs.operations.publish import ANALYST_TABLES, analyst_path_for, publish
+from dtks_pipeline.defs.operations.publish import ANALYST_TABLES, analyst_path_for, parts_dir_for, publish
 from dtks_pipeline.defs.shared import WarehouseResource, monthly_partitions, resources_for
 from dtks_pipeline.lib import warehouse
 
@@ -323,3 +323,78 @@ def test_asset_publishes_only_after_upstream_checks_pass(tmp_path, check_passes)
     else:
         assert not result.success
         assert not published.exists(), "a failed blocking check must stop publication"
+
+
+# --- cost of the month, not of the history -------------------------------------------------------
+
+def _parts_on_disk(published: Path) -> dict[str, tuple[int, int, str]]:
+    """Every part file: path -> (inode, mtime_ns, sha256)."""
+    return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns, sha256(p))
+            for p in parts_dir_for(published).glob("*/*.parquet")}
+
+
+def test_second_month_publication_leaves_the_first_months_files_alone(tmp_path):
+    from .conftest import families_frame, persons_frame
+
+    published = tmp_path / "warehouse" / "dtks.duckdb"
+    working = published.parent / "work" / published.name
+
+    def write(period: str, n: int = 6) -> None:
+        con = warehouse.connect(working)
+        with warehouse.transaction(con):
+            warehouse.replace_period(con, "registry.persons", persons_frame(period, n), period)
+            warehouse.replace_period(con, "registry.families", families_frame(period), period)
+            con.execute("CREATE OR REPLACE TABLE ref.codes AS SELECT range AS code FROM range(?)", [n])
+        con.close()
+
+    write("2022-10")
+    first = publish(working, published, period="2022-10")
+    assert sorted(first.parts_written) == ["registry.families/2022-10", "registry.persons/2022-10"]
+    october = _parts_on_disk(published)
+    assert len(october) == 2
+
+    write("2022-11")
+    second = publish(working, published, period="2022-11")
+
+    # Only November was written; October's files are the very same files, untouched.
+    assert sorted(second.parts_written) == ["registry.families/2022-11", "registry.persons/2022-11"]
+    assert second.parts_reused == 2 and second.tables_copied == ["ref.codes"]
+    assert not second.analyst_rebuilt, "the analyst file takes November's rows, it is not rebuilt"
+    now = _parts_on_disk(published)
+    assert {k: v for k, v in now.items() if k in october} == october
+    assert len(now) == 4
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        assert con.execute("SELECT period, count(*) FROM registry.persons GROUP BY ALL ORDER BY 1").fetchall() == [
+            ("2022-10", 6), ("2022-11", 6)]
+        assert con.execute("SELECT count(*) FROM ref.codes").fetchone()[0] == 6
+    finally:
+        con.close()
+    con = duckdb.connect(str(analyst_path_for(published)), read_only=True)
+    try:
+        assert con.execute("SELECT period, count(*) FROM analyst.persons GROUP BY ALL ORDER BY 1").fetchall() == [
+            ("2022-10", 6), ("2022-11", 6)]
+    finally:
+        con.close()
+
+    # October re-run with the same row counts but a death in it, published together with November
+    # (month_plan defers a rebuilt month's publication to the last month of its chain): October's
+    # write since its part was made is noticed, and readers see the death.
+    con = warehouse.connect(working)
+    with warehouse.transaction(con):
+        persons = persons_frame("2022-10")
+        persons.loc[0, "status"] = "MENINGGAL"
+        warehouse.replace_period(con, "registry.persons", persons, "2022-10")
+    con.close()
+    third = publish(working, published, period="2022-11")
+    assert "registry.persons/2022-10" in third.parts_written
+    for path in (published, analyst_path_for(published)):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            assert con.execute("SELECT status FROM analyst.persons WHERE period = '2022-10' AND person_id = 'P00000001'"
+                               ).fetchone()[0] == "MENINGGAL"
+        finally:
+            con.close()
+    # And a publication with nothing rewritten outside its own month leaves October alone.
+    fourth = publish(working, published, period="2022-11")
+    assert not [p for p in fourth.parts_written if p.endswith("/2022-10")]

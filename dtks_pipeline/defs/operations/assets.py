@@ -43,13 +43,14 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
         owners=OWNERS,
         deps=list(upstream),
         description=(
-            "Copies the working warehouse to the published file atomically and rebuilds "
-            "the analyst-only file (masked NIK/NOKK, no birth dates). Runs last: every "
+            "Publishes the month atomically: its tables as Parquet parts beside the published "
+            "file (earlier months' parts reused), a new catalog file of views swapped in, and the "
+            "analyst-only file (masked NIK/NOKK, no birth dates) updated. Runs last: every "
             "other asset of the month and its blocking checks must have passed."
         ),
     )
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        result = publish(warehouse.working_path, warehouse.published_path)
+        result = publish(warehouse.working_path, warehouse.published_path, period=context.partition_key)
         if result.skipped:
             context.log.warning(f"analyst tables not built (source table missing): {', '.join(result.skipped)}")
         return dg.MaterializeResult(
@@ -62,6 +63,9 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "analyst_row_counts": dg.MetadataValue.json(result.analyst_tables),
                 "analyst_tables_missing": dg.MetadataValue.json(result.skipped),
                 "publish_seconds": round(result.seconds, 3),
+                "parts_written": dg.MetadataValue.json(result.parts_written),
+                "parts_reused": result.parts_reused,
+                "parts_mb_written": round(result.parts_bytes_written / 1e6, 2),
             }
         )
 
