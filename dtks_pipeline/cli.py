@@ -136,13 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_review_parser(sub)  # dtks review list|decide
 
     bench = sub.add_parser("benchmark", help="score the pipeline against the sample ground truth")
-    bench.add_argument("name", choices=["ingestion", "registry", "payout"], help="which benchmark")
+    bench.add_argument("name", choices=["ingestion", "registry", "payout", "pipeline"], help="which benchmark")
     bench.add_argument("--sources", default=None,
                        help="generated delivery root with _truth/ (default data/sources; pipeline: generate)")
     bench.add_argument("--families", type=int, default=None,
                        help="families to generate (pipeline: default 60000; registry: the own sample, default 10000)")
     bench.add_argument("--sets", default=None,
                        help="registry: comma-separated sets (default own,febrl3,febrl4,perturbed)")
+    bench.add_argument("--months", type=int, default=3, help="pipeline: K, the months timed end to end (default 3)")
+    bench.add_argument("--history", type=int, default=0, metavar="H",
+                       help="pipeline: run H months and show each month's cost against the months published before")
     bench.add_argument("--workdir", default="data/benchmarks", help="folder for the benchmark's warehouse and results")
     bench.set_defaults(func=_cmd_benchmark)
     return parser

@@ -1,0 +1,56 @@
+"""`dtks benchmark pipeline` on a tiny generated sample: it runs end to end, times every stage from
+Dagster's step events and both baselines, and keeps the JSON. No speed is asserted here (that is
+what the benchmark itself reports)."""
+from __future__ import annotations
+
+import json
+
+from dtks_pipeline.benchmarks import pipeline
+from dtks_pipeline.benchmarks.pipeline import StepRecord, stage_of, stage_seconds
+from dtks_pipeline.cli import main as dtks
+
+
+def test_stage_names_come_from_what_each_step_did():
+    steps = [
+        StepRecord("staging__dtks", 0.0, 2.0, assets=[("staging/dtks", "ingestion")]),
+        StepRecord("staging__dtks_row_conservation", 2.0, 2.5, checks=[("staging/dtks", "row_conservation", "ingestion")]),
+        StepRecord("registry_tables", 2.5, 6.0, assets=[("registry/persons", "registry"), ("registry/families", "registry")]),
+        StepRecord("registry__persons_gx_suite", 6.0, 7.0, checks=[("registry/persons", "gx_suite", "registry")]),
+        StepRecord("payout__payments_gx_suite", 7.0, 7.25, checks=[("payout/payments", "gx_suite", "payout")]),
+        StepRecord("operations__published_warehouse", 7.25, 8.0, assets=[("operations/published_warehouse", "operations")]),
+        StepRecord("broken", 8.0, 8.5, ok=False),
+    ]
+    assert [stage_of(s) for s in steps] == [
+        "ingestion:dtks", "checks:ingestion", "registry", "checks:gx", "checks:gx", "publication", "other:broken"]
+    assert stage_seconds(steps) == {"registry": 3.5, "ingestion:dtks": 2.0, "checks:gx": 1.25, "publication": 0.75,
+                                    "checks:ingestion": 0.5, "other:broken": 0.5}
+
+
+def test_benchmark_runs_on_a_tiny_sample_and_keeps_every_stage_and_both_baselines(tmp_path, monkeypatch, capsys):
+    # Splink's u estimation on 2e7 pairs dominates a tiny sample; the baseline's other settings are unchanged.
+    monkeypatch.setenv("DTKS_BENCH_SPLINK_U_PAIRS", "200000")
+    assert dtks(["benchmark", "pipeline", "--families", "150", "--months", "1", "--history", "1",
+                 "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "pipeline 2022-10: ok" in out and "ratios:" in out
+
+    report = json.loads((tmp_path / "pipeline_150.json").read_text())
+    months = report["pipeline"]["per_month"]
+    assert [m["period"] for m in months] == ["2022-10"] and months[0]["success"]
+    stages = months[0]["stages"]
+    for stage in ("ingestion:dtks", "ingestion:desa", "ingestion:samsat_kendaraan", "registry", "payout",
+                  "checks:gx", "checks:ingestion", "publication"):
+        assert stage in stages, stage
+    assert not [s for s in stages if s.startswith("other:")]
+    assert report["pipeline"]["one_month_peak_mb"] > 50
+    assert report["pipeline"]["k_months_seconds"] == report["pipeline"]["one_month_seconds"] > 0
+    # The floor reads every file of the month: the seven agency files and every village file.
+    month_dir = tmp_path / "sources_150" / "2022-10"
+    assert report["floor"]["files"] == len([p for p in month_dir.rglob("*") if p.is_file()])
+    assert report["floor"]["nik_groups"] > 0
+    splink = report["splink_alone"]
+    assert splink["rows"] > 0 and 0 < splink["clusters"] <= splink["rows"]
+    assert all(report["ratios"][k] for k in ("one_month_over_splink_alone", "one_month_over_floor", "k_months_over_one_month"))
+    assert [h["months_published_before"] for h in report["history"]] == [0]
+    assert report["history"][0]["publication_seconds"] == stages["publication"]
+    assert pipeline.months_from("2022-11", 3) == ["2022-11", "2022-12", "2023-01"]
