@@ -8,8 +8,8 @@ network disabled, finds every chart (`svg.chart`) and its box in the page,
 captures the whole page as PNG, and counts the non-white pixels inside each
 chart's box. Prints one JSON line (charts found, charts drawn, per-chart
 share of ink, the screenshot path) and exits 0 when every chart is drawn, 1
-otherwise, 2 when Chromium is absent. `--out` saves the top `--height` CSS
-pixels of the page (for docs/).
+otherwise, 2 when Chromium is absent. `--out` saves `--height` CSS pixels of
+the page from `--offset` down (for docs/).
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def decode_png(data: bytes) -> np.ndarray:
     return out.reshape(height, width, channels).astype(np.uint8)
 
 
-def check(page: Path, out: Path | None, height: int, timeout: float = 60.0) -> dict:
+def check(page: Path, out: Path | None, height: int, timeout: float = 60.0, offset: int = 0) -> dict:
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="dtks-report-"))
     chrome = None
@@ -106,7 +106,8 @@ def check(page: Path, out: Path | None, height: int, timeout: float = 60.0) -> d
             ink.append(round(float((region.min(axis=2) < 235).mean()) if region.size else 0.0, 4))
         if out is not None:
             top = base64.b64decode(cdp("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                       clip={"x": 0, "y": 0, "width": WIDTH, "height": min(height, full_h), "scale": 1})["data"])
+                                       clip={"x": 0, "y": offset, "width": WIDTH,
+                                             "height": max(1, min(height, full_h - offset)), "scale": 1})["data"])
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(top)
         title = cdp.eval("document.title")
@@ -127,11 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("page", type=Path)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--height", type=int, default=1800)
+    parser.add_argument("--offset", type=int, default=0, help="--out starts this many CSS pixels down the page")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(json.dumps({"ok": False, "skipped": f"{CHROMIUM} not found (apt-get install -y chromium)"}))
         return 2
-    result = check(args.page, args.out, args.height)
+    result = check(args.page, args.out, args.height, offset=args.offset)
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

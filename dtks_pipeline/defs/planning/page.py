@@ -81,7 +81,8 @@ def build_page(views: dict[str, pd.DataFrame], title: str, subtitle: str, notes:
             intro="Tabel: keluarga layak, dibayar, dan layak belum dibayar per kecamatan."),
         Section(f"Layak belum dibayar per desil, {last}", charts=[
             charts.to_svg(charts.bar_grouped(_long(cov, "desil", "gap_real", "gap_sim", "Keluarga"), "desil", "Keluarga",
-                                             "Versi", "Keluarga layak belum dibayar", "Desil", "Keluarga")),
+                                             "Versi", "Keluarga layak belum dibayar", "Desil", "Keluarga",
+                                             order=list(cov["desil"]))),
         ], tables=[display(cov)]),
         Section(f"Keluarga yang masuk atau keluar, {last}", charts=[charts.to_svg(chg_chart)],
                 tables=[display(chg)], notes=["Daftar keluarga (ID keluarga, NOKK disamarkan) ada di buku kerja .xlsx."]),

@@ -29,9 +29,13 @@ def _base(frame: pd.DataFrame, title: str) -> alt.Chart:
 
 
 def bar_stacked(frame: pd.DataFrame, category: str, value: str, color: str, title: str,
-                category_title: str, value_title: str, horizontal: bool = True, value_format: str = ",d") -> alt.Chart:
-    """Stacked bars of `value` per `category`, coloured by `color`."""
-    cat = alt.Y(f"{category}:N", title=category_title, sort="-x") if horizontal else alt.X(f"{category}:N", title=category_title)
+                category_title: str, value_title: str, horizontal: bool = True, value_format: str = ",d",
+                order: list | None = None) -> alt.Chart:
+    """Stacked bars of `value` per `category`, coloured by `color`; `order` fixes the category order
+    (default: largest first when horizontal, alphabetical when vertical)."""
+    sort = order if order is not None else ("-x" if horizontal else "ascending")
+    cat = (alt.Y(f"{category}:N", title=category_title, sort=sort) if horizontal
+           else alt.X(f"{category}:N", title=category_title, sort=sort, axis=alt.Axis(labelAngle=0)))
     val = (alt.X if horizontal else alt.Y)(f"sum({value}):Q", title=value_title,
                                           axis=alt.Axis(format=value_format, tickCount=6))
     height = max(120, 22 * max(frame[category].nunique(), 1)) if horizontal else 260
@@ -43,10 +47,11 @@ def bar_stacked(frame: pd.DataFrame, category: str, value: str, color: str, titl
 
 
 def bar_grouped(frame: pd.DataFrame, category: str, value: str, group: str, title: str,
-                category_title: str, value_title: str, value_format: str = ",d") -> alt.Chart:
-    """Side-by-side bars (e.g. Realisasi vs Skenario) per category."""
+                category_title: str, value_title: str, value_format: str = ",d", order: list | None = None) -> alt.Chart:
+    """Side-by-side bars (e.g. Realisasi vs Skenario) per category, in `order` if given."""
     return _base(frame, title).mark_bar().encode(
-        x=alt.X(f"{category}:N", title=category_title, axis=alt.Axis(labelAngle=-30)),
+        x=alt.X(f"{category}:N", title=category_title, axis=alt.Axis(labelAngle=-30),
+                sort=order if order is not None else "ascending"),
         xOffset=alt.XOffset(f"{group}:N"),
         y=alt.Y(f"{value}:Q", title=value_title, axis=alt.Axis(format=value_format, tickCount=6)),
         color=alt.Color(f"{group}:N", title=None, scale=alt.Scale(range=PALETTE), legend=alt.Legend(orient="bottom")),

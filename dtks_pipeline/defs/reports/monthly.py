@@ -85,7 +85,7 @@ def _sections(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[Section
         long = pd.concat([cov[["desil", "paid"]].rename(columns={"paid": "n"}).assign(Status="Dibayar"),
                           cov[["desil", "unpaid"]].rename(columns={"unpaid": "n"}).assign(Status="Layak belum dibayar")])
         cov_chart = charts.bar_stacked(long, "desil", "n", "Status", "Keluarga layak: dibayar dan belum dibayar per desil",
-                                       "Desil", "Keluarga", horizontal=False)
+                                       "Desil", "Keluarga", horizontal=False, order=list(cov["desil"]))
     else:
         cov_chart = charts.empty_note("Cakupan per desil", "Belum ada alokasi bulan ini.")
     s.append(Section("Cakupan: dibayar dibanding layak, per desil", charts=[charts.to_svg(cov_chart)],
