@@ -1,12 +1,11 @@
 """The held stage and the checks that it contains, on small registries written to a real DuckDB file."""
 from __future__ import annotations
 
-import duckdb
-import pandas as pd
 import pytest
 
 from dtks_pipeline.defs.registry import decisions, held
 from dtks_pipeline.defs.registry.checks import CONTAINED, active_person_in_one_family, nik_unique_among_active
+from dtks_pipeline.lib import warehouse
 from dtks_pipeline_tests.payout.registry_builder import fam, fid, person, pid, write_registry
 
 P = "2022-10"
@@ -15,8 +14,7 @@ SHARED = "5108011205700001"
 
 @pytest.fixture
 def con(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    connection.execute("CREATE SCHEMA IF NOT EXISTS payout")
+    connection = warehouse.connect(tmp_path / "w.duckdb")   # the warehouse's schemas, as the assets see them
     yield connection
     connection.close()
 
