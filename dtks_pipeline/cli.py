@@ -28,7 +28,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("dtks run: --wait-timeout must be 0 or more seconds")
         return 2
     return run_months(Path(args.sources), Path(args.warehouse), months=args.months, wait=args.wait,
-                      wait_timeout=args.wait_timeout or None)
+                      wait_timeout=args.wait_timeout)
 
 
 def _cmd_query(args: argparse.Namespace) -> int:

@@ -239,7 +239,7 @@ def run_months(sources: Path, warehouse: Path, months: str | None = None, job_na
     lock = WarehouseLock(warehouse)
     try:
         lock.acquire(wait=wait, timeout=wait_timeout,
-                     on_wait=lambda msg: print(f"dtks run: {msg}; waiting" + (f" up to {wait_timeout:g} s" if wait_timeout else ""), flush=True))
+                     on_wait=lambda msg: print(f"dtks run: {msg}; waiting" + (f" up to {wait_timeout:g} s" if wait_timeout is not None else ""), flush=True))
     except WarehouseBusy as exc:
         print(f"dtks run: {exc}" + ("" if wait else "; not started (use --wait to wait for it)"), flush=True)
         return EXIT_FAILED

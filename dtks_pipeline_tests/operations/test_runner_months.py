@@ -53,7 +53,12 @@ def test_a_corrected_earlier_month_rebuilds_the_published_later_month(small_samp
         shutil.copytree(small_sample / period, sources / period)
     warehouse = tmp_path / "w" / "dtks.duckdb"
     assert run_months(sources, warehouse) in (EXIT_OK, EXIT_QUARANTINE)
-    capsys.readouterr()
+    first = capsys.readouterr().out.splitlines()
+    # Progress: one line per stage while the month runs, with rows per second for each source.
+    dtks_line = next(line for line in first if line.strip().startswith("staging/dtks "))
+    assert " staged + " in dtks_line and dtks_line.endswith("rows/s)")
+    assert any(line.strip().startswith("checks of registry") and " passed in " in line for line in first)
+    assert any(line.strip().startswith("operations/published_warehouse") for line in first)
 
     # A recipient paid in both months; Dukcapil re-delivers 2022-10 with that person's death in it.
     with duckdb.connect(str(warehouse), read_only=True) as con:
