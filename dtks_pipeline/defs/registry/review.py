@@ -94,7 +94,7 @@ def build_review_pairs(
     low, high = uncertain_band(threshold_probability)
     gammas = [c for c in scored.columns if c.startswith("gamma_")]
     scored = scored[[*SCORED_COLUMNS, *gammas]]
-    # levels as JSON, built in SQL for the queued pairs only (scored pairs can number millions)
+    # levels as JSON, built in SQL (vectorised; scored pairs can number millions), not row by row in Python
     levels_sql = ("json_object(" + ", ".join(f"'{c[6:]}', s.{c}" for c in gammas) + ")::VARCHAR") if gammas else "'{}'"
     records = records[RECORD_COLUMNS].drop_duplicates("key")
     persons = persons[["person_id", "nik", "status"]]
