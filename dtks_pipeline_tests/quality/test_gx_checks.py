@@ -34,6 +34,12 @@ def test_mask_id_shape_keeps_the_16_digit_test_exact():
     assert masked[0] == nik(1)[:6] + "*" * 8 + nik(1)[-2:]
     assert masked.str.fullmatch(r"\d{6}\*{8}\d{2}").fillna(False).tolist() == [True, False, False, False, False]
     assert not masked.dropna().str.contains(r"\d{7,}").any()
+    # The SQL form GX's frames are read with gives the very same strings.
+    con = duckdb.connect()
+    con.register("ids", pd.DataFrame({"nik": values.tolist() + ["abcdefghij", "12345678", "123456789"]}))
+    in_sql = [r[0] for r in con.execute(f"SELECT {frames.mask_id_shape_sql('nik')} FROM ids").fetchall()]
+    in_pandas = frames.mask_id_shape(pd.Series(values.tolist() + ["abcdefghij", "12345678", "123456789"]))
+    assert in_sql == [None if pd.isna(v) else v for v in in_pandas]
 
 
 def test_gx_dir_resolution(tmp_path, monkeypatch):
@@ -48,7 +54,9 @@ def test_gx_dir_resolution(tmp_path, monkeypatch):
 def test_row_count_band_and_empty_program_months():
     ctx = SuiteContext("2022-11", frozenset({"5108012001"}), ("BSU_KTM",), ("BSU_KTM",), 100, ("BSU_KTM",))
     band = [e for e in expectations_for("registry.persons", ctx) if e.type == "ExpectTableRowCountToBeBetween"]
-    assert [(b.kwargs, b.severity) for b in band] == [({"min_value": 80, "max_value": 120}, "ERROR")]
+    # The +-20 % band only warns; only a registry that moved by more than half blocks.
+    assert [(b.kwargs, b.severity) for b in band] == [
+        ({"min_value": 80, "max_value": 120}, "WARN"), ({"min_value": 50, "max_value": 150}, "ERROR")]
     no_program = SuiteContext("2023-01", frozenset(), (), ("BSU_KTM",), 100, ("BSU_KTM",))
     assert any(e.type == "ExpectTableRowCountToEqual" for e in expectations_for("payout.payments", no_program))
     assert not any("RowCount" in e.type for e in expectations_for("payout.changes", ctx))
@@ -116,20 +124,28 @@ def test_broken_month_fails_with_named_masked_expectations(good_warehouse, progr
         "expect_column_pair_values_to_be_equal(amount_idr, configured_amount_idr)"]
 
 
-def test_row_count_outside_band_fails_blocking_for_registry_warn_for_payout(good_warehouse, programs, tmp_path):
+def test_row_count_band_warns_and_only_a_collapse_blocks(good_warehouse, programs, tmp_path):
     month = month_frames(PERIODS[1])
     persons = month["registry.persons"]
-    month["registry.persons"] = persons.iloc[:5]  # half the registry vanished
+    month["registry.persons"] = persons.iloc[:5]  # half the registry vanished: outside +-20 %, inside +-50 %
     month["registry.exclusions"] = month["registry.exclusions"].iloc[:0]  # 2 -> 0 rows
     write_month(good_warehouse, PERIODS[1], {k: month[k] for k in ("registry.persons", "registry.exclusions")})
     per = check_result(_validate(good_warehouse, "registry.persons", PERIODS[1], programs, tmp_path / "gx"),
                        "registry.persons", PERIODS[1])
     assert per.metadata["failed_expectations"].value == ["expect_table_row_count_to_be_between"]
     assert per.metadata["failed: expect_table_row_count_to_be_between"].value["expected"] == {"min_value": 8, "max_value": 12}
-    assert per.severity == dg.AssetCheckSeverity.ERROR
+    assert not per.passed and per.severity == dg.AssetCheckSeverity.WARN  # the month is still paid
     exc = check_result(_validate(good_warehouse, "registry.exclusions", PERIODS[1], programs, tmp_path / "gx"),
                        "registry.exclusions", PERIODS[1])
     assert not exc.passed and exc.severity == dg.AssetCheckSeverity.WARN
+
+    month["registry.persons"] = persons.iloc[:4]  # 10 -> 4: no plausible month loses more than half
+    write_month(good_warehouse, PERIODS[1], {"registry.persons": month["registry.persons"]})
+    per = check_result(_validate(good_warehouse, "registry.persons", PERIODS[1], programs, tmp_path / "gx"),
+                       "registry.persons", PERIODS[1])
+    assert per.metadata["failed_expectations"].value == [
+        "expect_table_row_count_to_be_between", "expect_table_row_count_to_be_between(+-50%)"]
+    assert per.severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_missing_table_fails(tmp_path, programs):

@@ -8,10 +8,10 @@ GX (`gx_run`) and returns an AssetCheckResult whose metadata names every
 failed expectation with its unexpected count and a masked sample, plus the
 path of the Data Docs index and of this validation's page.
 
-All checks are blocking. A failed ERROR expectation stops what is downstream
-(payout after the registry, publication after payout); a check whose only
-failures are WARN expectations (the row-count band of exclusions and payout
-tables) is reported with severity WARN and does not block.
+All checks are blocking. A failed ERROR expectation (integrity: see suites.py
+for which those are) stops what is downstream (payout after the registry,
+publication after payout); a check whose only failures are WARN expectations
+(the +-20 % row-count bands) is reported with severity WARN and does not block.
 
 Where the GX project lives (GxResource): the resource's `root_dir` if set,
 else $DTKS_GX_DIR (relative paths against the working directory), else
@@ -75,11 +75,10 @@ def validate_table(
     """Validate one month of one table; returns gx_run.SuiteOutcome, or None when the table is absent."""
     from dtks_pipeline.defs.quality.gx_run import run_suite
 
-    frame = frames.read_month(con, table, period)
-    if frame is None:
+    prepared = frames.read_prepared(con, table, period, {p.code: p.amount_idr for p in programs})
+    if prepared is None:
         return None
     expectations = expectations_for(table, suite_context(con, table, period, programs))
-    prepared = frames.prepare(table, frame, {p.code: p.amount_idr for p in programs})
     return run_suite(gx_dir, table, period, prepared, expectations, build_docs=build_docs)
 
 
@@ -117,7 +116,8 @@ def check_result(outcome, table: str, period: str) -> dg.AssetCheckResult:
 
 def _description(suite: TableSuite) -> str:
     band = "no row-count band" if suite.band is None else (
-        f"row count within +-{suite.band:.0%} of the previous month ({suite.band_severity})")
+        f"row count within +-{suite.band:.0%} of the previous month ({suite.band_severity})"
+        + ("" if suite.hard_band is None else f", within +-{suite.hard_band:.0%} (ERROR)"))
     return (
         f"Great Expectations suite of {suite.table} for the month: key ({', '.join(suite.key)}) not null and unique, "
         f"codes in their documented sets, NIK/NOKK 16 digits, known villages, {band}. "

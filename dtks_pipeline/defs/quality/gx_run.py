@@ -109,7 +109,15 @@ def _path_of(url: str | None) -> Path | None:
     return Path(unquote(urlparse(url).path)) if url.startswith("file://") else Path(url)
 
 
+# One file context per GX folder and process: loading it (YAML, stores) cost about a second per
+# check, seven times a month; the in-process executor runs every check of a month in one process.
+_CONTEXTS: dict[Path, object] = {}
+
+
 def _context(gx_dir: Path):
+    gx_dir = Path(gx_dir).absolute()
+    if gx_dir in _CONTEXTS and (gx_dir / "great_expectations.yml").exists():
+        return _CONTEXTS[gx_dir]
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -120,6 +128,7 @@ def _context(gx_dir: Path):
     if pb is None or getattr(pb, "globally", True):
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         context.variables.save()
+    _CONTEXTS[gx_dir] = context
     return context
 
 

@@ -18,12 +18,27 @@ What the suites assert (WAREHOUSE.md, CONTRACTS.md, programs.yaml):
 - village codes are Buleleng's (`lib.regions.village_codes()`), desil 1..10;
 - payout amounts equal the configured amount of their program;
 - the row count lies within a band (default +-20 %) of the previous month's
-  count when the previous month has rows. For the registry this is an ERROR
-  (a registry that shrinks or grows by a fifth in a month is a broken
-  delivery); for exclusions and payout tables it is a WARN, which does not
-  block: those tables move for legitimate reasons (a program starts, a
-  waiting list drains). payout.changes has no band: it is a month-on-month
-  difference whose size is not stable by nature.
+  count when the previous month has rows: a WARN for every table, which does
+  not block. payout.changes has no band: it is a month-on-month difference
+  whose size is not stable by nature.
+
+Which failures block (ERROR) and which only warn (WARN). A blocking GX check
+stops everything downstream of its table, the payouts of the whole regency
+included, so only a failure that means the table itself is wrong blocks:
+
+- ERROR: integrity. A key null or duplicated, an id or NIK/NOKK of the wrong
+  shape, a code outside its documented set, an unknown village, a desil out
+  of range, an amount other than the configured one, rows in a month no
+  program pays. Ingestion validates every row before it is staged, so any of
+  these in a registry or payout table is a fault of the pipeline's output,
+  and paying from it would pay wrongly;
+- ERROR: a registry table (persons, families) whose row count moved by more
+  than half (`hard_band`, +-50 %) against the previous month: no plausible
+  month does that; it is a lost or doubled delivery;
+- WARN: plausibility. The +-20 % band on every table: a registry that grew by
+  a fifth after a village census, exclusions that accumulate, a program that
+  starts. The month is paid and published; the warning shows in the run
+  summary, in Dagster and on the Data Docs month page for a person to look at.
 
 Every expectation carries `meta = {"label", "severity"}`: the label names it
 in Dagster metadata, the severity (ERROR or WARN) decides whether its failure
@@ -66,11 +81,14 @@ class Expect:
     type: str
     kwargs: dict
     severity: str = ERROR
+    qualifier: str | None = None  # tells two expectations of one type on the table apart, e.g. "+-50%"
 
     @property
     def label(self) -> str:
         """`expect_column_values_to_be_unique(person_id)`: how metadata and tests name it."""
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", self.type).lower()
+        if self.qualifier:
+            return f"{snake}({self.qualifier})"
         cols = self.kwargs.get("column") or self.kwargs.get("column_list")
         if cols is None and "column_A" in self.kwargs:
             cols = [self.kwargs["column_A"], self.kwargs["column_B"]]
@@ -100,6 +118,7 @@ class TableSuite:
     key: tuple[str, ...]
     band: float | None = DEFAULT_BAND
     band_severity: str = WARN
+    hard_band: float | None = None  # a wider band whose failure is an ERROR (see the module doc)
     payout: bool = False  # the row count follows the programs paying in the month
     derived: tuple[str, ...] = field(default_factory=tuple)  # columns `frames` adds
 
@@ -137,29 +156,36 @@ def _villages(ctx: SuiteContext, col: str = "kode_desa") -> list[Expect]:
     return [*_not_null(col), _in_set(col, ctx.village_codes)]
 
 
-def row_count_band(suite: TableSuite, ctx: SuiteContext) -> Expect | None:
-    """The row-count expectation of the month, or None when there is nothing to compare with."""
+def _band(previous_rows: int, band: float, severity: str, qualifier: str | None = None) -> Expect:
+    lo = math.floor(previous_rows * (1 - band))
+    hi = math.ceil(previous_rows * (1 + band))
+    return Expect("ExpectTableRowCountToBeBetween", {"min_value": lo, "max_value": hi}, severity, qualifier)
+
+
+def row_count_bands(suite: TableSuite, ctx: SuiteContext) -> list[Expect]:
+    """The row-count expectations of the month ([] when there is nothing to compare with)."""
     if suite.payout and not ctx.programs_paying:
         # No program pays this month: the table must be empty.
-        return Expect("ExpectTableRowCountToEqual", {"value": 0}, ERROR)
+        return [Expect("ExpectTableRowCountToEqual", {"value": 0}, ERROR)]
     if suite.band is None or not ctx.previous_rows:
-        return None
+        return []
     if suite.payout and set(ctx.programs_paying) != set(ctx.programs_paying_previous):
-        return None  # a program started or ended: last month is no yardstick
-    lo = math.floor(ctx.previous_rows * (1 - suite.band))
-    hi = math.ceil(ctx.previous_rows * (1 + suite.band))
-    return Expect("ExpectTableRowCountToBeBetween", {"min_value": lo, "max_value": hi}, suite.band_severity)
+        return []  # a program started or ended: last month is no yardstick
+    out = [_band(ctx.previous_rows, suite.band, suite.band_severity)]
+    if suite.hard_band is not None:
+        out.append(_band(ctx.previous_rows, suite.hard_band, ERROR, f"+-{suite.hard_band:.0%}"))
+    return out
 
 
 PERSONS = TableSuite(
     "registry.persons",
     ("person_id", "nik", "nokk", "family_id", "jenis_kelamin", "kode_desa", "status"),
-    key=("person_id",), band_severity=ERROR,
+    key=("person_id",), hard_band=0.5,
 )
 FAMILIES = TableSuite(
     "registry.families",
     ("family_id", "nokk", "kepala_person_id", "kode_desa", "desil", "n_anggota_aktif", "status"),
-    key=("family_id",), band_severity=ERROR, derived=("nokk_pseudonym",),
+    key=("family_id",), hard_band=0.5, derived=("nokk_pseudonym",),
 )
 EXCLUSIONS = TableSuite(
     "registry.exclusions",
@@ -247,9 +273,7 @@ def expectations_for(table: str, ctx: SuiteContext) -> list[Expect]:
     """The month's suite of `table`: key first, then the table's rules, then the row-count band."""
     suite = SUITES[table]
     out = [*_key(suite.key), *_table_expectations(suite, ctx)]
-    band = row_count_band(suite, ctx)
-    if band is not None:
-        out.append(band)
+    out.extend(row_count_bands(suite, ctx))
     unique: dict[str, Expect] = {}
     for e in out:  # a column named twice (key and village, say) is checked once
         unique.setdefault(e.label, e)
