@@ -168,14 +168,16 @@ def _columns(con: duckdb.DuckDBPyConnection, qualified: str, catalog: str | None
     return [r[0] for r in con.execute(sql + " ORDER BY ordinal_position", params).fetchall()]
 
 
-def analyst_select(con: duckdb.DuckDBPyConnection, analyst_table: str, catalog: str | None = None) -> str | None:
+def analyst_select(con: duckdb.DuckDBPyConnection, analyst_table: str, catalog: str | None = None,
+                   columns: dict[str, list[str]] | None = None, source_sql: str | None = None) -> str | None:
     """The SELECT producing one analyst table, or None when its source does not exist.
 
     Only allowed columns that the source actually has are selected, so the
     analyst schema follows whatever the registry/payout stages have built.
     """
     source, allowed = ANALYST_TABLES[analyst_table]
-    present = set(_columns(con, source, catalog))
+    # `columns` (table -> its columns, known beforehand) spares binding views over many Parquet parts.
+    present = set(columns.get(source, ())) if columns is not None else set(_columns(con, source, catalog))
     if not present:
         return None
     parts = []
@@ -184,15 +186,15 @@ def analyst_select(con: duckdb.DuckDBPyConnection, analyst_table: str, catalog: 
             continue
         parts.append(f'{mask_id_sql(col)} AS "{col}"' if col in MASKED_COLUMNS else f'"{col}"')
     prefix = f'"{catalog}".' if catalog else ""
-    return f"SELECT {', '.join(parts)} FROM {prefix}{source}"
+    return f"SELECT {', '.join(parts)} FROM {source_sql or prefix + source}"
 
 
-def create_analyst_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+def create_analyst_views(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]] | None = None) -> list[str]:
     """(Re)create the analyst views in the full warehouse; returns the views made."""
     made = []
     con.execute("CREATE SCHEMA IF NOT EXISTS analyst")
     for table in ANALYST_TABLES:
-        select = analyst_select(con, table)
+        select = analyst_select(con, table, columns=columns)
         if select is None:
             con.execute(f"DROP VIEW IF EXISTS analyst.{table}")
             continue
@@ -248,7 +250,8 @@ def _replace_atomically(tmp: Path, target: Path) -> None:
     _fsync_dir(target.parent)
 
 
-def build_analyst_file(source_path: Path, out_path: Path) -> tuple[dict[str, int], list[str]]:
+def build_analyst_file(source_path: Path, out_path: Path,
+                       columns: dict[str, list[str]] | None = None) -> tuple[dict[str, int], list[str]]:
     """Write a new DuckDB file holding only the analyst schema, as real tables."""
     con = duckdb.connect(str(out_path))
     try:
@@ -258,7 +261,7 @@ def build_analyst_file(source_path: Path, out_path: Path) -> tuple[dict[str, int
         counts: dict[str, int] = {}
         skipped: list[str] = []
         for table in ANALYST_TABLES:
-            select = analyst_select(con, table, catalog="src")
+            select = analyst_select(con, table, catalog="src", columns=columns)
             if select is None:
                 skipped.append(table)
                 continue
@@ -348,7 +351,7 @@ def _drop_relation(con: duckdb.DuckDBPyConnection, qualified: str) -> None:
 
 
 def _update_catalog(con: duckdb.DuckDBPyConnection, tables: dict[str, bool], parts: dict[tuple[str, str], Part],
-                    previous: dict[tuple[str, str], Part]) -> list[str]:
+                    columns: dict[str, list[str]]) -> list[str]:
     """Turn the catalog open on `con` (a copy of the previous one, or new) into the new one; returns tables copied."""
     # Views of the catalog are recreated below; dropping them first frees every dependency.
     for schema, view in con.execute("SELECT schema_name, view_name FROM duckdb_views() "
@@ -387,7 +390,7 @@ def _update_catalog(con: duckdb.DuckDBPyConnection, tables: dict[str, bool], par
         if not pending or len(pending) == len(views):
             break
         views = pending
-    create_analyst_views(con)
+    create_analyst_views(con, columns)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {MANIFEST_SCHEMA}")
     con.execute(f"CREATE OR REPLACE TABLE {MANIFEST} "
                 "(table_name VARCHAR, period VARCHAR, rows BIGINT, file VARCHAR, written_at TIMESTAMP)")
@@ -398,14 +401,14 @@ def _update_catalog(con: duckdb.DuckDBPyConnection, tables: dict[str, bool], par
 
 
 def _build_catalog(working_path: Path, published_path: Path, tmp: Path, tables_parts) -> list[str]:
-    tables, parts, previous = tables_parts
+    tables, parts, columns = tables_parts
     if published_path.exists():
         _copy_file(published_path, tmp)  # small: views, key maps, region codes
     con = duckdb.connect(str(tmp))
     try:
         con.execute(f"ATTACH {_sql_path(working_path)} AS {WORKING_ALIAS} (READ_ONLY)")
         with warehouse.transaction(con):
-            copied = _update_catalog(con, tables, parts, previous)
+            copied = _update_catalog(con, tables, parts, columns)
         con.execute(f"DETACH {WORKING_ALIAS}")
         con.execute("CHECKPOINT")
     finally:
@@ -419,37 +422,40 @@ def _analyst_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return _columns(con, f"analyst.{table}", catalog=con.execute("SELECT current_database()").fetchone()[0])
 
 
-def update_analyst_file(source_path: Path, previous_path: Path, out_path: Path,
-                        changed: dict[str, set[str]], present: dict[str, set[str]]) -> tuple[dict[str, int], list[str]] | None:
+def update_analyst_file(previous_path: Path, out_path: Path, parts: dict[tuple[str, str], Part],
+                        changed: dict[str, set[str]], columns: dict[str, list[str]]) -> tuple[dict[str, int], list[str]] | None:
     """Copy the previous analyst file to `out_path` and replace only the `changed` periods of each analyst
-    table (source table -> periods; `present`: the periods each source has now). None when a full build
-    is needed instead (columns differ, table new)."""
+    table (source table -> periods), reading each from its new part. None when a full build is needed
+    instead (columns differ, table new)."""
     _copy_file(previous_path, out_path)
     con = duckdb.connect(str(out_path))
     try:
-        con.execute(f"ATTACH {_sql_path(source_path)} AS src (READ_ONLY)")
         counts: dict[str, int] = {}
         skipped: list[str] = []
+        present: dict[str, set[str]] = {}
+        for table, p in parts:
+            present.setdefault(table, set()).add(p)
         with warehouse.transaction(con):
             for table, (source, _) in ANALYST_TABLES.items():
-                select = analyst_select(con, table, catalog="src")
+                select = analyst_select(con, table, columns=columns, source_sql="_part")
                 have = _analyst_columns(con, table)
                 if select is None:
                     if have:
                         con.execute(f"DROP TABLE analyst.{table}")
                     skipped.append(table)
                     continue
-                wanted = con.execute(f"SELECT * FROM ({select}) LIMIT 0").description
-                if [d[0] for d in wanted] != have or "period" not in have:
+                allowed_cols = ANALYST_TABLES[table][1]
+                wanted = [c for c in allowed_cols if c in set(columns.get(source, ())) and c not in FORBIDDEN_COLUMNS]
+                if wanted != have or "period" not in have:
                     return None
                 now = present.get(source, set())
                 stale = {p for (p,) in con.execute(f"SELECT DISTINCT period FROM analyst.{table}").fetchall()} - now
                 for p in sorted(changed.get(source, set()) | stale, key=str):
                     con.execute(f"DELETE FROM analyst.{table} WHERE period IS NOT DISTINCT FROM ?", [p])
                     if p in now:
-                        con.execute(f"INSERT INTO analyst.{table} {select} WHERE period IS NOT DISTINCT FROM ?", [p])
+                        part = _sql_path(parts[(source, p)].file)
+                        con.execute(f"INSERT INTO analyst.{table} {select.replace(' FROM _part', f' FROM read_parquet({part})')}")
                 counts[table] = con.execute(f"SELECT count(*) FROM analyst.{table}").fetchone()[0]
-        con.execute("DETACH src")
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -495,6 +501,11 @@ def publish(working_path: str | Path, published_path: str | Path, period: str | 
     try:
         con.execute(f"ATTACH {_sql_path(working_path)} AS {WORKING_ALIAS} (READ_ONLY)")
         tables = _working_tables(con)
+        columns: dict[str, list[str]] = {}
+        for table, column in con.execute(
+                "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+                "WHERE table_catalog = ? ORDER BY ordinal_position", [WORKING_ALIAS]).fetchall():
+            columns.setdefault(table, []).append(column)
         parts, written, nbytes = _write_parts(con, tables, previous, parts_dir, period)
     finally:
         con.close()
@@ -502,7 +513,7 @@ def publish(working_path: str | Path, published_path: str | Path, period: str | 
     # 3. the catalog: copy of the previous one -> updated -> fsync -> check -> rename.
     tmp = _tmp_name(published_path)
     try:
-        copied = _build_catalog(working_path, published_path, tmp, (tables, parts, previous))
+        copied = _build_catalog(working_path, published_path, tmp, (tables, parts, columns))
         _replace_atomically(tmp, published_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -515,14 +526,11 @@ def publish(working_path: str | Path, published_path: str | Path, period: str | 
     tmp = _tmp_name(analyst_path)
     rebuilt = False
     try:
-        present: dict[str, set[str]] = {}
-        for table, p in parts:
-            present.setdefault(table, set()).add(p)
-        outcome = update_analyst_file(published_path, analyst_path, tmp, changed, present) if analyst_path.exists() else None
+        outcome = update_analyst_file(analyst_path, tmp, parts, changed, columns) if analyst_path.exists() else None
         if outcome is None:
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
-            outcome, rebuilt = build_analyst_file(published_path, tmp), True
+            outcome, rebuilt = build_analyst_file(published_path, tmp, columns), True
         counts, skipped = outcome
         _replace_atomically(tmp, analyst_path)
     finally:
