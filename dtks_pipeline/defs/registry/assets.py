@@ -145,13 +145,12 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 
 def _review_inputs(con, result) -> review_stage.ReviewInputs:
-    """The resolver's scored pairs and records for the review stage.
-
-    ADAPTER until the Splink resolver's scored-pairs stage is wired here: read from the
-    hand-weighted resolver's temp tables (review_adapter.py)."""
-    from dtks_pipeline.defs.registry import review_adapter
+    """The resolver's scored pairs, records and trained Splink linker for the review stage (build.RegistryBuild)."""
+    from dtks_pipeline.defs.registry.clustering import MATCH_PROBABILITY
 
     return review_stage.ReviewInputs(
-        scored=review_adapter.scored_frame(con), records=review_adapter.records_frame(con),
-        threshold_probability=review_adapter.THRESHOLD_PROBABILITY,
+        scored=result.scored_frame(con), records=result.records_frame(con),
+        threshold_probability=MATCH_PROBABILITY, linker=result.scored.linker,
+        predictions=result.scored.predictions,
+        unique_id_of_key=result.records_frame(con)[["key", "mid"]].rename(columns={"mid": "unique_id"}),
     )

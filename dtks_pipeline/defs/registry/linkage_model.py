@@ -1,0 +1,227 @@
+"""The person-linkage model: Fellegi-Sunter on Splink 5 (DuckDB backend).
+
+Every parameter is learned from the month's own mentions (mentions.py):
+u probabilities by random sampling, m probabilities by expectation
+maximisation over two blocking rules, term frequencies of names from the
+data. Nothing is a hand-set weight and no name is listed; the prior values
+below (`.configure(m_probabilities=..., u_probabilities=...)`) are only
+where EM starts, and what a tiny input keeps when it is too small to learn
+from (`MIN_TRAINING_MENTIONS`, so that small exports and tests are
+deterministic).
+
+Four comparisons, chosen so that no evidence is counted twice (Fellegi-Sunter
+assumes the comparisons independent given the match status):
+
+- `nik_tgl_lahir`: the NIK and the birth date in one comparison, because a NIK
+  *is* region + birth date (+40 for women) + a serial, and two different people
+  born the same day in the same kecamatan have NIKs one digit apart ("NIK
+  neighbours"). Levels: NIK equal (birth dates agreeing or not); NIK one edit
+  (a substitution or adjacent swap) where exactly one row's NIK contradicts its
+  own birth date and sex (typo evidence), with the same birth date (neighbour
+  or typo: the model learns how often each), or else; NIKs further apart with
+  the same birth date, a close one (day and month swapped, one digit of the
+  date mistyped), or else.
+- `nama`: exact (term-frequency adjusted: thousands of "I MADE SUDARMA" earn
+  little); one name's tokens all inside the other (a title, a prefix or a
+  birth-order name dropped, order changed; adjusted by the frequency of the
+  rarest token); every token of one name equal to, an initial of or an
+  abbreviation of a token of the other ("I MD SUDARMA", "I GST KT OKA",
+  "I M. S."; an abbreviation is a prefix of the token or of its consonant
+  skeleton); tokens one to one, each equal, abbreviated (its letters in
+  order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; the rarest tokens within
+  Jaro-Winkler 0.9 or abbreviated (typos);
+  the rarest tokens agreeing; else. Birth-order names and titles need no
+  list: they are the common tokens, so they are never a name's rarest token
+  and their agreement earns what their frequency says.
+- `jenis_kelamin`: equal or not.
+- `tempat`: the family card and the place in one comparison (same card, same
+  banjar, same village are one household's evidence, strongly correlated):
+  NOKK equal; NOKK one edit; where one row has no card: same village (by
+  code, or named in the other's address) and the same street or banjar, same
+  village, same kecamatan, elsewhere; else (two different cards, wherever
+  they are: the NIK already carries the kecamatan, a shared village would
+  count its evidence twice).
+"""
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
+
+MIN_TRAINING_MENTIONS = 1000   # below this the prior m/u values are used unchanged (deterministic)
+MIN_EM_PAIRS = 200             # an EM pass on fewer blocked pairs is skipped (keeps the prior m values)
+U_MAX_PAIRS = 1e6              # random pairs sampled for u (cost grows with it; 1e6 gives every common level hundreds)
+PRIOR_MATCH_PROBABILITY = 1e-4  # prior probability that two random mentions match (tiny inputs only)
+DETERMINISTIC_RECALL = 0.8     # assumed recall of the deterministic rules estimating that prior
+
+
+def one_edit(a: str, b: str) -> str:
+    """Two equal-length codes one substitution or one adjacent swap apart. Hamming first: Damerau-Levenshtein
+    costs ~100 times more and is only needed for the rare pairs two positions apart."""
+    return (f"(length({a}) = length({b}) AND (hamming({a}, {b}) = 1 "
+            f"OR (hamming({a}, {b}) = 2 AND damerau_levenshtein({a}, {b}) = 1)))")
+
+
+def _level(sql: str, label: str, m: float, u: float):
+    return cll.CustomLevel(sql, label).configure(m_probability=m, u_probability=u)
+
+
+def _nik_dob() -> cl.CustomComparison:
+    nik_one_edit = one_edit("nik_l", "nik_r")
+    dob_same = "(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL OR tgl_lahir_l = tgl_lahir_r)"
+    dob_close = ("((day(tgl_lahir_l) = month(tgl_lahir_r) AND month(tgl_lahir_l) = day(tgl_lahir_r) "
+                 f"AND year(tgl_lahir_l) = year(tgl_lahir_r)) OR {one_edit('dob_s_l', 'dob_s_r')})")
+    return cl.CustomComparison(
+        output_column_name="nik_tgl_lahir",
+        comparison_description="NIK and birth date (one comparison: the NIK carries the birth date)",
+        comparison_levels=[
+            cll.CustomLevel("(nik_l IS NULL OR nik_r IS NULL) AND (tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL)",
+                            "NIK and birth date missing").configure(is_null_level=True),
+            _level(f"nik_l = nik_r AND ({dob_same} OR {dob_close})", "NIK equal", 0.9, 1e-6),
+            _level("nik_l = nik_r", "NIK equal, birth dates differ", 0.01, 1e-7),
+            _level(f"{nik_one_edit} AND {dob_same} AND nik_konsisten_l <> nik_konsisten_r",
+                   "NIK one edit, one NIK contradicts its row", 0.02, 1e-7),
+            # a row without a birth date (Samsat) cannot tell a mistyped NIK from a neighbour's
+            _level(f"{nik_one_edit} AND (tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL)",
+                   "NIK one edit, a birth date missing", 0.01, 2e-5),
+            _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r", "NIK one edit, same birth date", 0.02, 5e-6),
+            _level(nik_one_edit, "NIK one edit, birth dates differ", 0.005, 2e-6),
+            _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
+            _level(dob_close, "NIK differs, birth date one typo or day/month swapped", 0.01, 2e-4),
+            cll.ElseLevel().configure(m_probability=0.005, u_probability=0.99975),
+        ],
+    )
+
+
+def _nama() -> cl.CustomComparison:
+    # bit signatures first (integer operations); the list functions run only on the few pairs they let through
+    # (CASE, not AND: DuckDB evaluates both sides of an AND in a projection, a CASE only where it must)
+    def contained(tok: str, sig: str) -> str:
+        return (f"(CASE WHEN ({sig}_l & ~{sig}_r) = 0 THEN list_has_all({tok}_r, {tok}_l) ELSE false END "
+                f"OR CASE WHEN ({sig}_r & ~{sig}_l) = 0 THEN list_has_all({tok}_l, {tok}_r) ELSE false END)")
+
+    subset = contained("nama_tok", "nama_sig")
+    abbrev = contained("nama_canon", "nama_canon_sig")
+    initials = "((nama_ini_l & ~nama_ini_r) = 0 OR (nama_ini_r & ~nama_ini_l) = 0)"
+    x, y = "list_extract(nama_canon_l, i)", "list_extract(nama_canon_r, i)"
+    variant = (f"(CASE WHEN len(nama_canon_l) = len(nama_canon_r) AND nama_ini_l = nama_ini_r "
+               f"THEN list_bool_and(list_transform(range(1, len(nama_canon_l) + 1), "
+               f"lambda i: {x} = {y} OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
+    typo = f"(CASE WHEN {initials} THEN jaro_winkler_similarity(nama_inti_l, nama_inti_r) >= 0.9 ELSE false END)"
+    return cl.CustomComparison(
+        output_column_name="nama",
+        comparison_description="name tokens (frequencies learned from the month's data)",
+        comparison_levels=[
+            cll.CustomLevel("nama_norm_l IS NULL OR nama_norm_r IS NULL OR nama_canon_l IS NULL OR nama_canon_r IS NULL "
+                            "OR nama_ini_l IS NULL OR nama_ini_r IS NULL OR nama_sig_l IS NULL OR nama_sig_r IS NULL "
+                            "OR nama_canon_sig_l IS NULL OR nama_canon_sig_r IS NULL",
+                            "name missing").configure(is_null_level=True),
+            _level("nama_norm_l = nama_norm_r", "name exact", 0.75, 1e-3)
+            .configure(tf_adjustment_column="nama_norm", tf_minimum_u_value=1e-6),
+            _level(subset, "tokens of one name inside the other", 0.1, 1e-3)
+            .configure(tf_adjustment_column="nama_inti", tf_minimum_u_value=1e-6),
+            _level(abbrev, "tokens equal or inside after expanding abbreviations", 0.08, 1e-3),
+            _level(variant, "tokens one to one after expansion: equal or a typo", 0.05, 2e-3),
+            _level(typo, "rarest tokens within Jaro-Winkler 0.9, initials agree", 0.03, 3e-3),
+            _level("nama_inti_l = nama_inti_r", "rarest tokens equal", 0.02, 1e-2),
+            cll.ElseLevel().configure(m_probability=0.01, u_probability=0.983),
+        ],
+    )
+
+
+def _jenis_kelamin() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="jenis_kelamin",
+        comparison_description="sex",
+        comparison_levels=[
+            cll.CustomLevel("jk_l IS NULL OR jk_r IS NULL", "sex missing").configure(is_null_level=True),
+            _level("jk_l = jk_r", "sex equal", 0.97, 0.5),
+            cll.ElseLevel().configure(m_probability=0.03, u_probability=0.5),
+        ],
+    )
+
+
+def _tempat() -> cl.CustomComparison:
+    same_village = ("(coalesce(kode_desa_l = kode_desa_r, false) OR (desa_key_r IS NOT NULL AND contains(alamat_key_l, desa_key_r)) "
+                    "OR (desa_key_l IS NOT NULL AND contains(alamat_key_r, desa_key_l)))")
+    same_street = ("(coalesce(street_key_l <> '' AND street_key_l = street_key_r, false) "
+                   "OR coalesce(banjar_key_l <> '' AND banjar_key_l = banjar_key_r, false))")
+    return cl.CustomComparison(
+        output_column_name="tempat",
+        comparison_description="family card and place (one comparison: one household's evidence)",
+        comparison_levels=[
+            cll.CustomLevel(f"(nokk_l IS NULL OR nokk_r IS NULL) AND NOT {same_village} "
+                            "AND NOT coalesce(kecamatan_l = kecamatan_r, false)",
+                            "no NOKK to compare, no shared place").configure(is_null_level=True),
+            _level("nokk_l = nokk_r", "NOKK equal", 0.5, 2e-5),
+            _level(one_edit("nokk_l", "nokk_r"), "NOKK one edit", 0.02, 2e-5),
+            # a row without a family card (Samsat, Dukcapil deaths, sector lists): the place speaks
+            _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village} AND {same_street}",
+                   "no NOKK to compare, same village and street or banjar", 0.1, 2e-3),
+            _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village}", "no NOKK to compare, same village",
+                   0.08, 6e-3),
+            _level("(nokk_l IS NULL OR nokk_r IS NULL) AND kecamatan_l = kecamatan_r",
+                   "no NOKK to compare, same kecamatan", 0.275, 0.5),
+            # two family cards that differ: two households, whatever the place (the NIK already carries the
+            # kecamatan, so a shared village would count the NIK's evidence twice)
+            cll.ElseLevel().configure(m_probability=0.005, u_probability=0.496),
+        ],
+    )
+
+
+def comparisons() -> list:
+    return [_nik_dob(), _nama(), _jenis_kelamin(), _tempat()]
+
+
+# Candidate pairs: several rules, none resting on the NIK alone.
+def blocking_rules() -> dict[str, object]:
+    """Named blocking rules for prediction, in the order Splink applies them (a pair is counted by the first)."""
+    return {
+        "nik": block_on("nik"),
+        "nik_satu_edit": CustomRule(f"l.nik_keys = r.nik_keys AND {one_edit('l.nik', 'r.nik')}",
+                                    arrays_to_explode=["nik_keys"]),
+        "nokk_tgl_lahir": block_on("nokk", "tgl_lahir"),
+        "desa_tgl_lahir": block_on("kode_desa", "tgl_lahir"),
+        "nama_inti_tgl_lahir": block_on("nama_inti", "tgl_lahir"),
+        "nama_desa": block_on("nama_norm", "kode_desa"),
+        # rows without a village code or birth date (Samsat): the rarest name token and the street
+        "nama_inti_alamat": CustomRule("l.nama_inti = r.nama_inti AND l.street_key = r.street_key AND l.street_key <> ''"),
+    }
+
+
+# EM passes: pairs that are mostly one person, leaving every comparison free in one of them
+# (same NIK trains name, sex and place; the same family card and sex trains NIK+birth date and name, two
+# comparisons free so that EM can tell a duplicate row from a parent and child of one name).
+EM_BLOCKS = [("nik",), ("nokk", "jk")]
+
+
+def deterministic_rules() -> list:
+    return [block_on("nik", "nama_norm"), block_on("nokk", "nama_norm", "tgl_lahir")]
+
+
+SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_sig", "nama_canon_sig", "nama_inti",
+                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key"]
+RETAINED_COLUMNS = ["record_key", "role", "source"]
+
+
+def settings(rules: dict[str, object] | None = None, *, term_frequencies: bool = True) -> SettingsCreator:
+    """Splink settings. `term_frequencies=False` for inputs too small to learn from: frequencies counted on a
+    dozen rows would make every name look common."""
+    rules = blocking_rules() if rules is None else rules
+    comps = comparisons()
+    if not term_frequencies:
+        for comparison in comps:
+            for level in comparison._comparison_levels:
+                if getattr(level, "_tf_adjustment_column", None) or getattr(level, "tf_adjustment_column", None):
+                    level.configure(tf_adjustment_column=None)
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="mid",
+        probability_two_random_records_match=PRIOR_MATCH_PROBABILITY,
+        comparisons=comps,
+        blocking_rules_to_generate_predictions=list(rules.values()),
+        additional_columns_to_retain=RETAINED_COLUMNS,
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+    )

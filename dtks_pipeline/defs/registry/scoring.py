@@ -1,0 +1,125 @@
+"""Stage 3 of the registry build: scored pairs.
+
+Trains the linkage model (linkage_model.py) on the month's mentions and
+scores every candidate pair (candidates.py) with Splink 5 on the warehouse's
+own DuckDB connection:
+
+1. the prior probability that two random mentions match, from deterministic
+   rules with an assumed recall (`DETERMINISTIC_RECALL`, stated, not fitted);
+2. u by random sampling of `U_MAX_PAIRS` pairs (seeded: the same month gives
+   the same model);
+3. m by EM over `em_blocking_rules()`;
+4. prediction of every candidate pair with match probability >= `KEEP_PROBABILITY`.
+
+With fewer than `MIN_TRAINING_MENTIONS` mentions (a tiny export, a test) the
+prior m/u values of linkage_model.py are used as they are: training on a
+handful of pairs is unstable, and a fixed model is deterministic. An EM pass
+over fewer than `MIN_EM_PAIRS` blocked pairs is skipped for the same reason.
+
+The result table (`SCORED_PAIRS`, columns `SCORED_COLUMNS`) has one row per
+pair with both mention ids and record keys, the match probability and weight
+(log2 Bayes factor, prior included), the comparison levels (`gamma_*`) and
+the blocking rule that produced it; `ScoredPairs.linker` keeps the trained
+Splink linker for dashboards and charts.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+from dtks_pipeline.defs.registry import linkage_model
+from dtks_pipeline.defs.registry.candidates import CandidatePairs
+
+SCORED_PAIRS = "registry_scored_pairs"
+KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
+COMPARISON_NAMES = ["nik_tgl_lahir", "nama", "jenis_kelamin", "tempat"]
+SCORED_COLUMNS = [
+    "mid_l", "mid_r", "record_key_l", "record_key_r", "role_l", "role_r", "source_l", "source_r",
+    "match_probability", "match_weight", *[f"gamma_{c}" for c in COMPARISON_NAMES], "match_rule",
+]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScoredPairs:
+    table: str
+    linker: object                          # splink.Linker, trained
+    predictions: object                     # its SplinkDataFrame of predictions (all Splink columns)
+    trained: bool
+    parameters: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+def _em_pairs(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> int:
+    """How many pairs an EM pass blocking on `columns` would see."""
+    not_null = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    return con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM {table} "
+                       f"WHERE {not_null} GROUP BY {', '.join(columns)})").fetchall()[0][0]
+
+
+def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u_max_pairs: float | None = None,
+                seed: int = 1) -> ScoredPairs:
+    """Train on `candidates.input_table` and score its candidate pairs into table SCORED_PAIRS."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    db_api = DuckDBAPI(con)
+    sdf = db_api.register(candidates.input_table, table_name="registry_linkage_input")
+    n = con.execute(f"SELECT count(*) FROM {candidates.input_table}").fetchall()[0][0]
+    trained = n >= linkage_model.MIN_TRAINING_MENTIONS
+    linker = Linker(sdf, linkage_model.settings(candidates.rules, term_frequencies=trained))
+    if trained:
+        linker.training.estimate_probability_two_random_records_match(
+            linkage_model.deterministic_rules(), recall=linkage_model.DETERMINISTIC_RECALL)
+        # no deterministic match at all (an export without duplicates): expect one pair, not none
+        floor = 1.0 / max(n * (n - 1) / 2, 1)
+        if not linker._settings_obj._probability_two_random_records_match >= floor:
+            linker._settings_obj._probability_two_random_records_match = floor
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=u_max_pairs or linkage_model.U_MAX_PAIRS, seed=seed, num_chunks=1,
+            min_count_per_level=None)
+        timings["u"] = round(time.perf_counter() - t0, 2)
+        for columns in linkage_model.EM_BLOCKS:
+            if _em_pairs(con, candidates.input_table, columns) >= linkage_model.MIN_EM_PAIRS:
+                linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+        timings["em"] = round(time.perf_counter() - t0 - timings["u"], 2)
+    t1 = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=KEEP_PROBABILITY)
+    rule_names = list(candidates.rules)
+    rule_case = " ".join(f"WHEN '{i}' THEN '{name}'" for i, name in enumerate(rule_names))
+    gammas = ", ".join(f"gamma_{c}" for c in COMPARISON_NAMES)
+    con.execute(f"""
+    CREATE OR REPLACE TABLE {SCORED_PAIRS} AS
+    SELECT mid_l, mid_r, record_key_l, record_key_r, role_l, role_r, source_l, source_r,
+           match_probability, match_weight, {gammas},
+           CASE CAST(match_key AS VARCHAR) {rule_case} END AS match_rule
+    FROM {predictions.physical_name}
+    """)
+    timings["predict"] = round(time.perf_counter() - t1, 2)
+    timings["total"] = round(time.perf_counter() - t0, 2)
+    params = {
+        "trained": trained,
+        "probability_two_random_records_match": float(linker._settings_obj._probability_two_random_records_match),
+        "mentions_scored": int(n),
+        "pairs_kept": int(con.execute(f"SELECT count(*) FROM {SCORED_PAIRS}").fetchall()[0][0]),
+    }
+    return ScoredPairs(table=SCORED_PAIRS, linker=linker, predictions=predictions, trained=trained,
+                       parameters=params, seconds=timings)
+
+
+def match_weights(scored: ScoredPairs) -> dict[str, dict[str, float]]:
+    """The learned log2 Bayes factor of every comparison level (for metadata and the log)."""
+    out: dict[str, dict[str, float]] = {}
+    for comparison in scored.linker._settings_obj.comparisons:
+        levels = {}
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            mw = level._log2_bayes_factor if hasattr(level, "_log2_bayes_factor") else None
+            levels[level.label_for_charts] = round(float(mw), 2) if mw is not None else None
+        out[comparison.output_column_name] = levels
+    return out
