@@ -45,8 +45,9 @@ LINKS_SCHEMA = _schema({
     "period": ("VARCHAR", "registry month"), "source": ("VARCHAR", "staging source"),
     "source_file": ("VARCHAR", "file"), "source_row": ("BIGINT", "1-based row"),
     "person_id": ("VARCHAR", "NULL when TIDAK_DITEMUKAN"),
-    "match_rule": ("VARCHAR", "DTKS, TAMBAH_BARU, GANDA_NIK_*, NIK_SAMA, NIK_SATU_DIGIT, NIK_TUKAR_DIGIT, TIDAK_DITEMUKAN"),
-    "match_score": ("DOUBLE", "match weight (sum of log2 Bayes factors)"),
+    "match_rule": ("VARCHAR", "DTKS, TAMBAH_BARU, GANDA_NIK_<kind>, TAMBAH_TERDAFTAR_NIK_<kind>, NIK_<kind> "
+                              "(kind: SAMA, SATU_DIGIT, TUKAR_DIGIT, BEDA), KEPUTUSAN_SAMA, TIDAK_DITEMUKAN"),
+    "match_score": ("DOUBLE", "Splink match probability of the row's best pair (NULL for the row founding a person)"),
     "source_period": ("VARCHAR", "period of the staged row"),
 })
 FAMILIES_SCHEMA = _schema({
@@ -110,11 +111,16 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     seconds = round(time.perf_counter() - started, 2)
     links = result.person_links
     persons = result.persons
+    context.log.info(f"registry {period}: candidate pairs per blocking rule {result.candidates.counts}; "
+                     f"stage seconds {result.seconds}")
     context.log.info(
         f"registry {period}: {len(persons)} persons, {len(result.families)} families, "
         f"{len(result.exclusions)} exclusions, {len(links)} links in {seconds}s"
     )
-    common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds}
+    common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds,
+              "candidate pairs per blocking rule": dg.MetadataValue.json(result.candidates.counts),
+              "stage seconds": dg.MetadataValue.json(result.seconds),
+              "linkage model": dg.MetadataValue.json(result.scored.parameters)}
     review_meta = review.metadata()
     yield dg.MaterializeResult(asset_key=PERSONS, metadata={
         **common, **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()}, "dagster/row_count": len(persons), "dagster/column_schema": PERSONS_SCHEMA,
