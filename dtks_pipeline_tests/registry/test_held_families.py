@@ -8,6 +8,8 @@ in registry.review_pairs, everyone else paid.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pytest
@@ -119,13 +121,17 @@ def test_the_conflict_pair_is_in_review_with_both_records(month):
     assert {nama_a, nama_b} == {"I MADE SUDARMA", "NI KADEK SARI"}
 
 
-def test_registry_metadata_counts_held_and_review(month):
+def test_registry_metadata_counts_held_and_review_and_names_the_dashboards(month):
     result = month.result
     events = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
     persons = events["registry/persons"]
     assert persons["held families"].value == {"families": 2, "by reason": {"NIK_GANDA": 2}}
     assert persons["review pairs"].value["by reason"]["NIK_GANDA"] == 1
     assert events["payout/held"]["by reason"].value == {"NIK_GANDA": 2}
+    dashboards = persons["review dashboards"].value
+    assert set(dashboards) == {"comparison viewer", "cluster studio"}, dashboards
+    for path in dashboards.values():
+        assert Path(path).is_file() and Path(path).parent == month.wh.parent / "review" / PERIOD
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 October: two DTKS rows with one NIK, one name and one birth date on two family
 cards are one person by every measure the model has. Staff know better (two
 men; one NIK was copied from the other) and decide BEDA. In November the same
-two rows must be two persons. SAMA is the mirror: two rows the model keeps
-apart are joined.
+two rows must be two persons. SAMA is the mirror: two rows with nothing in
+common (a woman registered twice under two NIKs) are joined.
 """
 from __future__ import annotations
 
@@ -17,25 +17,17 @@ from dtks_pipeline.defs.registry.checks import ASSET_CHECKS
 from dtks_pipeline.defs.shared import WarehouseResource
 from dtks_pipeline_tests.registry.staging_fixture import dtks_row, nik, nokk, write_staging
 
-# The clustering honours decisions.active_constraints once the Splink resolver's clustering stage lands
-# (helper r1); until then these two fail, and strict=True makes them fail loudly once they pass.
-NEEDS_CONSTRAINED_CLUSTERING = pytest.mark.xfail(
-    strict=True, reason="the resolver's clustering does not read decisions.active_constraints yet")
-
 NIK_A = nik("01", "1970-05-12", "L", 1)
 NIK_C = nik("01", "1980-02-02", "P", 3)
-NIK_C_OTHER = nik("01", "1981-03-03", "P", 4)   # her new NIK in a later export: the model cannot tell
+NIK_C2 = nik("01", "1970-01-01", "P", 9)        # the same woman under another NIK, birth date and name
 
 
 def _rows(period: str) -> list[dict]:
-    c_nik = NIK_C if period == "2022-10" else NIK_C_OTHER
-    c_dob = "1980-02-02" if period == "2022-10" else "1981-03-03"
     return [
         dtks_row("A1", "D1", nokk(1), NIK_A, "I MADE SUDARMA", "L", "1970-05-12", 1),
         dtks_row("B1", "D2", nokk(2), NIK_A, "I MADE SUDARMA", "L", "1970-05-12", 1),
-        dtks_row("C1", "D3", nokk(3), c_nik, "NI WAYAN SARI", "P", c_dob, 1),
-        dtks_row("C2", "D4", nokk(4), NIK_C if period == "2022-10" else nik("01", "1970-01-01", "P", 9),
-                 "NI KETUT RAI", "P", "1980-02-02" if period == "2022-10" else "1970-01-01", 1),
+        dtks_row("C1", "D3", nokk(3), NIK_C, "NI WAYAN SARI", "P", "1980-02-02", 1),
+        dtks_row("C2", "D4", nokk(4), NIK_C2, "NI KETUT RAI", "P", "1970-01-01", 1),
     ]
 
 
@@ -75,7 +67,7 @@ def test_the_model_alone_merges_the_two_men(months):
     _, october, _, oct_pid = months
     assert october.success
     assert oct_pid["A1"] == oct_pid["B1"]
-    assert oct_pid["C1"] != oct_pid["C2"]   # other name, other card: two persons on one NIK (held)
+    assert oct_pid["C1"] != oct_pid["C2"]   # nothing in common: two persons
 
 
 def test_active_constraints_carry_both_record_and_person_keys(months):
@@ -89,7 +81,6 @@ def test_active_constraints_carry_both_record_and_person_keys(months):
     assert ("ART:D1/A1", "ART:D2/B1", "BEDA") in rows and ("ART:D3/C1", "ART:D4/C2", "SAMA") in rows
 
 
-@NEEDS_CONSTRAINED_CLUSTERING
 def test_a_beda_decision_keeps_two_records_apart_in_the_following_month(months):
     resource, _, november, _ = months
     assert november.success
@@ -105,7 +96,6 @@ def test_a_beda_decision_keeps_two_records_apart_in_the_following_month(months):
         con.close()
 
 
-@NEEDS_CONSTRAINED_CLUSTERING
 def test_a_sama_decision_joins_two_records_in_the_following_month(months):
     resource, _, november, _ = months
     con = resource.connect(read_only=True)
