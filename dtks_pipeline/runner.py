@@ -137,6 +137,9 @@ def published_months(warehouse: Path) -> set[str]:
             if wh.table_exists(con, table):
                 return {r[0] for r in con.execute(f"SELECT DISTINCT period FROM {table}").fetchall()}
         return set()
+    except duckdb.Error as exc:  # unreadable: say so; the month records still guide the plan
+        print(f"dtks run: could not read the months of {warehouse} ({exc}); using the run records")
+        return set()
     finally:
         con.close()
 
@@ -224,7 +227,7 @@ def run_months(sources: Path, warehouse: Path, months: str | None = None, job_na
     """Lock the warehouse, plan and materialize the months, print progress and a summary; return the exit code."""
     from dtks_pipeline.defs.operations.lock import WarehouseBusy, WarehouseLock
     from dtks_pipeline.defs.operations.month_plan import plan_months
-    from dtks_pipeline.defs.operations.month_state import MonthState, fingerprint
+    from dtks_pipeline.defs.operations.month_state import OK, MonthState, fingerprint
 
     sources, warehouse = Path(sources).resolve(), Path(warehouse).resolve()
     try:
@@ -245,7 +248,8 @@ def run_months(sources: Path, warehouse: Path, months: str | None = None, job_na
         return EXIT_FAILED
     try:
         state = MonthState(warehouse)
-        plan = plan_months(periods, find_months(sources), state.months, published_months(warehouse),
+        published = published_months(warehouse) or {p for p, r in state.months.items() if r.status == OK}
+        plan = plan_months(periods, find_months(sources), state.months, published,
                            lambda p: fingerprint(sources / p))
         if plan.refusal:
             print(f"dtks run: {plan.refusal}")
