@@ -86,13 +86,17 @@ def build_review_pairs(
 ) -> pd.DataFrame:
     """The month's review pairs (REVIEW_COLUMNS) from the resolver's frames.
 
-    scored:  key_a, key_b, match_probability, match_weight, gamma_<comparison>...
+    scored:  key_a, key_b, match_probability, match_weight, gamma_<comparison>... (role_l, role_r:
+             REG/LINK, optional; LINK-LINK pairs are left out)
     records: key, person_id, and RECORD_FIELDS (one row per record key)
     persons: the month's registry.persons (person_id, nik, status)
     `con` only runs the SQL; nothing is read from it but the decisions table.
     """
     low, high = uncertain_band(threshold_probability)
     gammas = [c for c in scored.columns if c.startswith("gamma_")]
+    if {"role_l", "role_r"} <= set(scored.columns):
+        # Two LINK rows (two cars of one owner) decide nothing: a LINK row is only ever linked to a person.
+        scored = scored[(scored["role_l"] != "LINK") | (scored["role_r"] != "LINK")]
     scored = scored[[*SCORED_COLUMNS, *gammas]]
     # levels as JSON, built in SQL (vectorised; scored pairs can number millions), not row by row in Python
     levels_sql = ("json_object(" + ", ".join(f"'{c[6:]}', s.{c}" for c in gammas) + ")::VARCHAR") if gammas else "'{}'"
