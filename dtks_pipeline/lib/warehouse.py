@@ -81,6 +81,8 @@ def replace_rows(
 
 def mark_period_written(con: duckdb.DuckDBPyConnection, period: str) -> None:
     """Record that rows of `period` were (re)written (see PERIOD_WRITES); part of the caller's transaction."""
+    # A connection not opened by `connect` (an in-memory test database) may lack the schema.
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {PERIOD_WRITES.split('.')[0]}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {PERIOD_WRITES} (written_period VARCHAR, written_at TIMESTAMP)")
     con.execute(f"INSERT INTO {PERIOD_WRITES} VALUES (?, current_timestamp::TIMESTAMP)", [period])
 
