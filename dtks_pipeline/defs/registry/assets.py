@@ -11,7 +11,8 @@ import dagster as dg
 
 from dtks_pipeline.defs.registry import build as build_mod
 from dtks_pipeline.defs.registry import review_stage
-from dtks_pipeline.defs.registry.held import HELD_REASONS
+from dtks_pipeline.defs.registry.held import HELD_DDL, HELD_REASONS
+from dtks_pipeline.defs.registry.review import REVIEW_DDL
 from dtks_pipeline.defs.registry.inputs import STAGING_SOURCES
 from dtks_pipeline.defs.registry.storage import write_registry
 from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource, monthly_partitions
@@ -30,6 +31,13 @@ STAGING_KEYS = [dg.AssetKey(["staging", s]) for s in STAGING_SOURCES]
 
 def _schema(columns: dict[str, str]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, type_, description=desc) for name, (type_, desc) in columns.items()])
+
+
+def _schema_from_ddl(ddl: str) -> dg.TableSchema:
+    """The column schema of a table whose DDL is declared in its own module, e.g. '(period VARCHAR, ...)'."""
+    columns = [part.strip().split(" ", 1) for part in ddl.strip("() ").split(",")]
+    return dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in columns])
+
 
 
 PERSONS_SCHEMA = _schema({
@@ -83,9 +91,11 @@ EXCLUSIONS_SCHEMA = _schema({
                      description="Why a person left the active registry or a family may not receive aid, "
                                  "with the staged row as evidence."),
         dg.AssetSpec(REVIEW_PAIRS, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": _schema_from_ddl(REVIEW_DDL)},
                      description="Pairs for staff to decide SAMA/BEDA (`dtks review`): uncertain match "
                                  "probability (RAGU) or two active persons sharing a NIK (NIK_GANDA)."),
         dg.AssetSpec(HELD, deps=STAGING_KEYS, group_name=GROUP, kinds=KINDS, owners=OWNERS,
+                     metadata={"dagster/column_schema": _schema_from_ddl(HELD_DDL)},
                      description="Families held back from payment this month and why (NIK_GANDA, "
                                  "KELUARGA_GANDA); everyone else is paid."),
     ],
