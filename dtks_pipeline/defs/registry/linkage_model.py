@@ -94,6 +94,14 @@ def _nik_dob() -> cl.CustomComparison:
     )
 
 
+def _abbreviates(short: str, long: str) -> str:
+    """`short` is how an operator may shorten `long`: its letters in order, from the same first letter
+    ("L" for LUH, "WYN" for WAYAN, "GST" for GUSTI; "ANAK" inside a doubled "AANAK"). No list of
+    abbreviations: any shortening that keeps the letters' order counts, and EM learns what it is worth."""
+    return (f"(length({short}) < length({long}) AND left({short}, 1) = left({long}, 1) "
+            f"AND regexp_full_match({long}, array_to_string(string_split({short}, ''), '.*') || '.*'))")
+
+
 def _nama() -> cl.CustomComparison:
     # bit signatures first (integer operations); the list functions run only on the few pairs they let through
     # (CASE, not AND: DuckDB evaluates both sides of an AND in a projection, a CASE only where it must)
@@ -107,7 +115,8 @@ def _nama() -> cl.CustomComparison:
     x, y = "list_extract(nama_canon_l, i)", "list_extract(nama_canon_r, i)"
     variant = (f"(CASE WHEN len(nama_canon_l) = len(nama_canon_r) AND nama_ini_l = nama_ini_r "
                f"THEN list_bool_and(list_transform(range(1, len(nama_canon_l) + 1), "
-               f"lambda i: {x} = {y} OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
+               f"lambda i: {x} = {y} OR {_abbreviates(x, y)} OR {_abbreviates(y, x)} "
+               f"OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
     typo = f"(CASE WHEN {initials} THEN jaro_winkler_similarity(nama_inti_l, nama_inti_r) >= 0.9 ELSE false END)"
     return cl.CustomComparison(
         output_column_name="nama",
