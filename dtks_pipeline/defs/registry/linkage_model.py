@@ -132,6 +132,9 @@ def _nama() -> cl.CustomComparison:
             .configure(tf_adjustment_column="nama_inti", tf_minimum_u_value=1e-6),
             _level(abbrev, "tokens equal or inside after expanding abbreviations", 0.08, 1e-3),
             _level(variant, "tokens one to one after expansion: equal or a typo", 0.05, 2e-3),
+            # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
+            _level(f"damerau_levenshtein(replace(nama_norm_l, ' ', ''), replace(nama_norm_r, ' ', '')) <= 2 "
+                   "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
             _level(typo, "rarest tokens within Jaro-Winkler 0.9, initials agree", 0.03, 3e-3),
             _level("nama_inti_l = nama_inti_r", "rarest tokens equal", 0.02, 1e-2),
             cll.ElseLevel().configure(m_probability=0.01, u_probability=0.983),
