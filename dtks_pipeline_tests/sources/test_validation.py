@@ -2,11 +2,12 @@
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 
 from dtks_pipeline.defs.sources.reading import DeliveryError, read_delivery
 from dtks_pipeline.defs.sources.specs import SOURCES
-from dtks_pipeline.defs.sources.validation import validate_file
+from dtks_pipeline.defs.sources.validation import validate_file, validate_files
 
 from .conftest import GOOD_NIK, VILLAGE, desa_row, dtks_row, write_csv, write_xlsx
 
@@ -193,3 +194,37 @@ def test_files_that_fail_as_a_whole_name_file_and_reason(tmp_path, kind):
     assert message.startswith("nelayan.csv:")
     expected = {"missing_column": "NAMA", "wrong_separator": "separator", "empty": "empty", "missing": "not delivered"}[kind]
     assert expected in message
+
+
+def test_village_files_validated_together_as_each_alone(tmp_path):
+    """validate_files stacks a source's files into one pandera pass: each file's result must be
+    what validating it alone gives (rows numbered in their own file, messages naming their line)."""
+    columns = SOURCES["desa"].columns
+    other = "5108012013"
+    paths = [
+        write_xlsx(tmp_path / f"{VILLAGE}.xlsx", columns,
+                   [desa_row(), desa_row(NIK="123"), None, desa_row(KODE_DESA=other), desa_row(USULAN="HAPUS", ALASAN="DATA_GANDA")],
+                   title_rows=2, formulas={(0, "NAMA"): '=CONCAT("I ","MADE")'}),
+        write_csv(tmp_path / f"{other}.csv", columns,
+                  [desa_row(KODE_DESA=other, TGL_LHR="31-02-1980"), desa_row(KODE_DESA=other), desa_row(KODE_DESA=other, USULAN="TAMBAH", NO_BA="")]),
+    ]
+    broken = tmp_path / "5108012014.csv"
+    broken.write_text(";".join(columns) + "\n" + ";".join(desa_row(KODE_DESA="5108012014").values()) + "\n"
+                      + '5108012014;"' + GOOD_NIK + "\n", encoding="utf-8")
+    paths.append(broken)
+    raws = [read_delivery(p, f"desa/{p.name}", columns, SOURCES["desa"].separators) for p in paths]
+    together = validate_files("desa", raws, "2022-10")
+    assert len(together) == len(raws)
+    for raw, batched in zip(raws, together):
+        alone = validate_file("desa", raw, "2022-10")
+        assert len(alone.rejected) and len(alone.staged)  # every file has both kinds of rows
+        pd.testing.assert_frame_equal(batched.staged, alone.staged)
+        pd.testing.assert_frame_equal(batched.rejected, alone.rejected)
+        pd.testing.assert_frame_equal(batched.flags.reset_index(drop=True), alone.flags.reset_index(drop=True), check_dtype=False)
+        assert (batched.rows_read, batched.blank_rows, batched.reason_counts) == (alone.rows_read, alone.blank_rows, alone.reason_counts)
+    assert reasons(together[0]) == {1: "SEL_FORMULA", 2: "NIK_RUSAK", 4: "DESA_TIDAK_SESUAI"}
+    assert together[0].staged.index.tolist() == [5]
+    assert "DATA_GANDA" in set(together[0].flags["flag_code"])
+    assert reasons(together[1]) == {1: "TANGGAL_TIDAK_VALID", 3: "TANPA_BERITA_ACARA"}
+    assert reasons(together[2]) == {2: "BARIS_RUSAK"}
+    assert together[2].rejected["message"].iloc[0].startswith("line 3 of the file")

@@ -31,9 +31,9 @@ from dtks_pipeline.defs.sources import file_status as fs
 from dtks_pipeline.defs.sources import quarantine
 from dtks_pipeline.defs.sources.decisions import Decision, ensure_table as ensure_decisions_table, latest_decision
 from dtks_pipeline.defs.sources.inventory import FolderFile, files_of
-from dtks_pipeline.defs.sources.reading import DeliveryError, read_delivery, sha256_of
+from dtks_pipeline.defs.sources.reading import DeliveryError, RawDelivery, read_delivery, sha256_of
 from dtks_pipeline.defs.sources.specs import SOURCES, SourceSpec
-from dtks_pipeline.defs.sources.validation import SQL_TYPES, FileResult, staging_columns, validate_file
+from dtks_pipeline.defs.sources.validation import SQL_TYPES, FileResult, staging_columns, validate_file, validate_files
 from dtks_pipeline.lib import regions
 from dtks_pipeline.lib.warehouse import replace_period, table_exists, transaction
 
@@ -157,26 +157,46 @@ def top_causes(result: FileResult | None, limit: int = 3) -> list[str]:
 
 # ---------------------------------------------------------------- one file
 
-def _read_and_validate(spec: SourceSpec, entry: FolderFile, period: str, sha: str, decision: Decision | None) -> FileOutcome:
-    """Read and validate one used file; never raises for a bad file (it is quarantined)."""
+def _read(spec: SourceSpec, entry: FolderFile, sha: str, decision: Decision | None) -> RawDelivery | FileOutcome:
+    """Read one used file; a file that cannot be read as a whole comes back quarantined."""
     accepted = decision is not None and decision.decision == fs.TERIMA
     try:
         raw = read_delivery(entry.path, entry.source_file, spec.columns, spec.separators, any_separator=accepted)
         if spec.name == "desa" and entry.path.stem not in regions.village_codes():
             raise DeliveryError(entry.source_file, f"file name {entry.path.stem!r} is not a Buleleng village code "
                                                    "(a file of another regency's village?)", rows=len(raw.frame))
-        result = validate_file(spec.name, raw, period)
     except DeliveryError as exc:
         reason = exc.message
         if accepted:
             reason = f"accepted by {decision.decided_by} on {decision.decided_at:%Y-%m-%d}, but still unreadable: {reason}"
         return FileOutcome(entry.source_file, fs.KARANTINA, reason, None, exc.rows, "", sha)
-    except Exception as exc:  # a file that breaks validation itself holds back only itself, loudly
+    return raw
+
+
+def _validated(entry: FolderFile, sha: str, raw: RawDelivery, result: FileResult | str) -> FileOutcome:
+    """The outcome of a read file from its validation (a FileResult, or the name of the error it raised)."""
+    if isinstance(result, str):  # a file that breaks validation itself holds back only itself, loudly
         return FileOutcome(entry.source_file, fs.KARANTINA,
                            # the type only: an exception's text may quote a value (personal data)
-                           f"could not be validated ({type(exc).__name__}): a fault of the pipeline, not of the file; please report it",
-                           None, len(raw.frame) if "raw" in locals() else 0, "", sha)
+                           f"could not be validated ({result}): a fault of the pipeline, not of the file; please report it",
+                           None, len(raw.frame), "", sha)
     return FileOutcome(entry.source_file, fs.OK, entry.reason, result, result.rows_read, raw.encoding, sha)
+
+
+def _validate_all(source: str, raws: list[RawDelivery], period: str) -> list[FileResult | str]:
+    """All readable files of the source validated in one pass (village files: 148 a month);
+    if that fails, file by file, so that a file that breaks validation holds back only itself."""
+    try:
+        return validate_files(source, raws, period)
+    except Exception:
+        pass
+    out: list[FileResult | str] = []
+    for raw in raws:
+        try:
+            out.append(validate_file(source, raw, period))
+        except Exception as exc:
+            out.append(type(exc).__name__)
+    return out
 
 
 def _judge(outcome: FileOutcome, history: quarantine.History, decision: Decision | None) -> FileOutcome:
@@ -212,14 +232,19 @@ def stage_source(con: duckdb.DuckDBPyConnection, source: str, period_dir: Path, 
 
     entries = files_of(source, period_dir)
     history = quarantine.source_history(con, source, period)
-    outcomes: list[FileOutcome] = []
+    slots: list[FileOutcome | tuple] = []  # per file: its outcome, or (entry, sha, decision, raw) to validate
     for entry in entries:
         if not entry.used:
-            outcomes.append(FileOutcome(entry.source_file, fs.TIDAK_DIGUNAKAN, entry.reason))
+            slots.append(FileOutcome(entry.source_file, fs.TIDAK_DIGUNAKAN, entry.reason))
             continue
         sha = sha256_of(entry.path.read_bytes())
         decision = latest_decision(con, period, source, entry.source_file, sha)
-        outcomes.append(_judge(_read_and_validate(spec, entry, period, sha, decision), history, decision))
+        read = _read(spec, entry, sha, decision)
+        slots.append(_judge(read, history, decision) if isinstance(read, FileOutcome) else (entry, sha, decision, read))
+    pending = [slot for slot in slots if isinstance(slot, tuple)]
+    results = iter(_validate_all(source, [raw for *_, raw in pending], period))
+    outcomes = [slot if isinstance(slot, FileOutcome) else
+                _judge(_validated(slot[0], slot[1], slot[3], next(results)), history, slot[2]) for slot in slots]
 
     staged_files = [o for o in outcomes if o.staged]
     quarantined = [o for o in outcomes if o.status == fs.KARANTINA]
