@@ -28,9 +28,10 @@ assumes the comparisons independent given the match status):
   abbreviation of a token of the other ("I MD SUDARMA", "I GST KT OKA",
   "I M. S."; an abbreviation is a prefix of the token or of its consonant
   skeleton); tokens one to one, each equal, abbreviated (its letters in
-  order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; the rarest tokens within
-  Jaro-Winkler 0.9 or abbreviated (typos);
-  the rarest tokens agreeing; else. Birth-order names and titles need no
+  order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; the rarest token of
+  either name among the other's tokens (the other's own rarest token may be
+  the damaged one); the rarest token of either within Jaro-Winkler 0.88 of
+  one of the other's tokens (typos, dropped vowels); else. Birth-order names and titles need no
   list: they are the common tokens, so they are never a name's rarest token
   and their agreement earns what their frequency says.
 - `jenis_kelamin`: equal or not.
@@ -111,13 +112,16 @@ def _nama() -> cl.CustomComparison:
 
     subset = contained("nama_tok", "nama_sig")
     abbrev = contained("nama_canon", "nama_canon_sig")
-    initials = "((nama_ini_l & ~nama_ini_r) = 0 OR (nama_ini_r & ~nama_ini_l) = 0)"
     x, y = "list_extract(nama_canon_l, i)", "list_extract(nama_canon_r, i)"
     variant = (f"(CASE WHEN len(nama_canon_l) = len(nama_canon_r) AND nama_ini_l = nama_ini_r "
                f"THEN list_bool_and(list_transform(range(1, len(nama_canon_l) + 1), "
                f"lambda i: {x} = {y} OR {_abbreviates(x, y)} OR {_abbreviates(y, x)} "
                f"OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
-    typo = f"(CASE WHEN {initials} THEN jaro_winkler_similarity(nama_inti_l, nama_inti_r) >= 0.9 ELSE false END)"
+    # the rarest token of either name, found in the other (the other's own rarest may be a damaged token:
+    # "NW SULASTRI" / "NI WAYAN SULASTRI"), exactly or within Jaro-Winkler 0.88 of one of its tokens
+    inti_in_other = "(list_contains(nama_tok_r, nama_inti_l) OR list_contains(nama_tok_l, nama_inti_r))"
+    inti_close = ("(list_max(list_transform(nama_canon_r, lambda t: jaro_winkler_similarity(nama_inti_l, t))) >= 0.88 "
+                  "OR list_max(list_transform(nama_canon_l, lambda t: jaro_winkler_similarity(nama_inti_r, t))) >= 0.88)")
     return cl.CustomComparison(
         output_column_name="nama",
         comparison_description="name tokens (frequencies learned from the month's data)",
@@ -135,8 +139,11 @@ def _nama() -> cl.CustomComparison:
             # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
             _level(f"damerau_levenshtein(replace(nama_norm_l, ' ', ''), replace(nama_norm_r, ' ', '')) <= 2 "
                    "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
-            _level(typo, "rarest tokens within Jaro-Winkler 0.9, initials agree", 0.03, 3e-3),
-            _level("nama_inti_l = nama_inti_r", "rarest tokens equal", 0.02, 1e-2),
+            # (also the exact level Splink's term-frequency adjustment on nama_inti refers to)
+            _level("nama_inti_l = nama_inti_r", "rarest tokens equal", 0.03, 1e-2),
+            _level(inti_in_other, "the rarest token of one name in the other", 0.02, 1e-2),
+            _level(inti_close, "the rarest token of one name within Jaro-Winkler 0.88 of a token of the other",
+                   0.02, 1e-2),
             cll.ElseLevel().configure(m_probability=0.01, u_probability=0.983),
         ],
     )

@@ -4,12 +4,16 @@ Trains the linkage model (linkage_model.py) on the month's mentions and
 scores every candidate pair (candidates.py) with Splink 5 on the warehouse's
 own DuckDB connection:
 
-1. the prior probability that two random mentions match, from deterministic
-   rules with an assumed recall (`DETERMINISTIC_RECALL`, stated, not fitted);
+1. a starting prior probability that two random mentions match, from
+   deterministic rules with an assumed recall (`DETERMINISTIC_RECALL`);
 2. u by random sampling of `U_MAX_PAIRS` pairs (seeded: the same month gives
    the same model);
 3. m by EM over `em_blocking_rules()`;
-4. prediction of every candidate pair with match probability >= `KEEP_PROBABILITY`.
+4. prediction of every candidate pair;
+5. calibration (calibration.py): the match proportion re-estimated from the
+   month's own scores and u corrected for the matches inside the random
+   sample. Pairs with match probability below `KEEP_PROBABILITY` are then
+   dropped.
 
 With fewer than `MIN_TRAINING_MENTIONS` mentions (a tiny export, a test) the
 prior m/u values of linkage_model.py are used as they are: training on a
@@ -29,12 +33,13 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
-
-from dtks_pipeline.defs.registry import linkage_model
+from dtks_pipeline.defs.registry import calibration, linkage_model
 from dtks_pipeline.defs.registry.candidates import CandidatePairs
 
 SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
+PREDICT_PROBABILITY = 1e-4  # pairs predicted before the prior is re-estimated (it may rise a hundredfold)
+PRIOR_ITERATIONS = 200      # fixed-point iterations of the prior (converges in tens)
 COMPARISON_NAMES = ["nik_tgl_lahir", "nama", "jenis_kelamin", "tempat"]
 SCORED_COLUMNS = [
     "mid_l", "mid_r", "record_key_l", "record_key_r", "role_l", "role_r", "source_l", "source_r",
@@ -88,7 +93,11 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
                 linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
         timings["em"] = round(time.perf_counter() - t0 - timings["u"], 2)
     t1 = time.perf_counter()
-    predictions = linker.inference.predict(threshold_match_probability=KEEP_PROBABILITY)
+    predictions = linker.inference.predict(threshold_match_probability=PREDICT_PROBABILITY if trained else KEEP_PROBABILITY)
+    calibrated = {}
+    if trained:
+        calibrated = calibration.calibrate(con, linker, predictions.physical_name, n, COMPARISON_NAMES,
+                              u_pairs=min(u_max_pairs or linkage_model.U_MAX_PAIRS, n * (n - 1) / 2))
     rule_names = list(candidates.rules)
     rule_case = " ".join(f"WHEN '{i}' THEN '{name}'" for i, name in enumerate(rule_names))
     gammas = ", ".join(f"gamma_{c}" for c in COMPARISON_NAMES)
@@ -98,6 +107,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
            match_probability, match_weight, {gammas},
            CASE CAST(match_key AS VARCHAR) {rule_case} END AS match_rule
     FROM {predictions.physical_name}
+    WHERE match_probability >= {KEEP_PROBABILITY}
     """)
     timings["predict"] = round(time.perf_counter() - t1, 2)
     timings["total"] = round(time.perf_counter() - t0, 2)
@@ -106,6 +116,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         "probability_two_random_records_match": float(linker._settings_obj._probability_two_random_records_match),
         "mentions_scored": int(n),
         "pairs_kept": int(con.execute(f"SELECT count(*) FROM {SCORED_PAIRS}").fetchall()[0][0]),
+        "prior_before_calibration": calibrated.get("prior_before"),
+        "u_corrected": {k: [round(a, 9), round(b, 9)] for k, (a, b) in calibrated.get("u_corrected", {}).items()},
     }
     return ScoredPairs(table=SCORED_PAIRS, linker=linker, predictions=predictions, trained=trained,
                        parameters=params, seconds=timings)
