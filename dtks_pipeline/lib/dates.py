@@ -15,8 +15,11 @@ def parse(raw: pd.Series) -> pd.Series:
     """Parse each value in whichever listed format it has; NaT where none fits
     or the date does not exist (31-02-1980)."""
     text = raw.astype("string[pyarrow]").fillna("").str.strip()
-    # Spreadsheet datetimes arrive as 'YYYY-MM-DD 00:00:00'.
-    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", r"\1", regex=True)
+    # Spreadsheet datetimes arrive as 'YYYY-MM-DD 00:00:00': the date part is kept (a slice,
+    # not a regex with a back-reference, which pandas runs in Python row by row).
+    midnight = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]00:00:00").fillna(False).astype(bool)
+    if midnight.any():
+        text = text.where(~midnight, text.str.slice(0, 10))
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     for pattern, fmt in _FORMATS:
         match = text.str.match(pattern).fillna(False).astype(bool)

@@ -6,6 +6,7 @@ All functions are vectorised over pandas Series of strings.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dtks_pipeline.lib import regions
@@ -31,13 +32,23 @@ def repair(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return cleaned.where(ok, pd.NA).astype("string[pyarrow]"), damaged.astype(bool)
 
 
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
 def _valid_dates(day: pd.Series, month: pd.Series, yy: pd.Series) -> pd.Series:
-    """True where DD-MM-YY is a real date in 19YY or 20YY."""
-    ok = pd.Series(False, index=day.index)
-    for century in ("19", "20"):
-        text = century + yy + "-" + month + "-" + day.astype("string[pyarrow]").str.zfill(2)
-        ok |= pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").notna()
-    return ok
+    """True where DD-MM-YY is a real date in 19YY or 20YY (day: integers; month, yy: digit
+    strings). Calendar arithmetic on integer arrays: no date string built per row."""
+    d = day.to_numpy("int64")
+    m = month.astype(int).to_numpy("int64")
+    y = yy.astype(int).to_numpy("int64")
+    known_month = (m >= 1) & (m <= 12)
+    days = _DAYS_IN_MONTH[np.where(known_month, m, 0)]
+    ok = np.zeros(len(d), dtype=bool)
+    for century in (1900, 2000):
+        year = century + y
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        ok |= known_month & (d >= 1) & (d <= days + ((m == 2) & leap))
+    return pd.Series(ok, index=day.index)
 
 
 def _region_ok(value: pd.Series) -> pd.Series:
@@ -65,18 +76,24 @@ def valid_nokk(nokk: pd.Series) -> pd.Series:
     return (_region_ok(value) & dates_ok & (value.str[12:16] != "0000")).astype(bool)
 
 
+def _number(digits: pd.Series) -> pd.Series:
+    """The number of a string of ASCII digits, NaN for anything else (Arrow's cast:
+    pd.to_numeric goes through Python objects)."""
+    return digits.where(digits.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)).astype("float64")
+
+
 def agrees_with_person(nik: pd.Series, birth_date: pd.Series, sex: pd.Series) -> pd.Series:
     """True where the NIK's date and sex part agree with the row's birth date (datetime)
     and sex ('L'/'P'); NA inputs count as agreeing (nothing to compare)."""
     value = nik.astype("string[pyarrow]")
-    day = pd.to_numeric(value.str[6:8], errors="coerce")
+    day = _number(value.str[6:8])
     nik_female = day > 40
     nik_day = day.where(~nik_female, day - 40)
     born = pd.to_datetime(birth_date, errors="coerce")
     date_ok = (
         (nik_day == born.dt.day)
-        & (pd.to_numeric(value.str[8:10], errors="coerce") == born.dt.month)
-        & (pd.to_numeric(value.str[10:12], errors="coerce") == born.dt.year % 100)
+        & (_number(value.str[8:10]) == born.dt.month)
+        & (_number(value.str[10:12]) == born.dt.year % 100)
     )
     date_ok = date_ok | born.isna() | value.isna()
     sex_ok = (sex.isna()) | value.isna() | ((sex == "P") == nik_female)

@@ -202,15 +202,21 @@ def _check(fn, reason: str, header: str, frame: bool = False) -> pa.Check:
     return pa.Check(lambda s: fn(s.astype("string[pyarrow]")).fillna(False).astype(bool), name=reason, error=f"{reason}|{header}")
 
 
-def _date_ok(period: str):
+def _date_ok(period: str, parsed: pd.Series | None = None):
+    """parsed: the column already parsed (validate_files parses each date column once)."""
+    if parsed is not None:
+        return lambda s: dates.valid_for_period(parsed.reindex(s.index), period)
     return lambda s: dates.valid_for_period(dates.parse(s), period)
 
 
+def _digits_value(s: pd.Series) -> pd.Series:
+    """The number a string of digits spells (float: any length fits), NaN for anything else.
+    Arrow's cast, not pd.to_numeric, which goes through Python objects."""
+    return s.where(s.str.fullmatch(r"\d+").fillna(False).astype(bool)).astype("float64")
+
+
 def _int_ok(low: int, high: int):
-    def ok(s: pd.Series) -> pd.Series:
-        number = pd.to_numeric(s.where(s.str.fullmatch(r"\d+").fillna(False)), errors="coerce")
-        return number.between(low, high)
-    return ok
+    return lambda s: _digits_value(s).between(low, high)
 
 
 def _region_ok(s: pd.Series) -> pd.Series:
@@ -219,9 +225,10 @@ def _region_ok(s: pd.Series) -> pd.Series:
     return villages | outside
 
 
-def build_schema(source: str, period: str) -> pa.DataFrameSchema:
-    """The pandera schema of prepared files (all values strings or None; for desa, the
-    column `_file_village` holds the village code of each row's file name).
+def build_schema(source: str, period: str, parsed: dict[str, pd.Series] | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of prepared files (Arrow strings, NA for empty; for desa, the
+    column `_file_village` holds the village code of each row's file name). `parsed`:
+    the date columns already parsed, by column name.
 
     Check names are reason codes. Required fields are frame-level checks rather
     than `nullable=False`, so that every problem of a row is reported, not only
@@ -238,7 +245,7 @@ def build_schema(source: str, period: str) -> pa.DataFrameSchema:
             checks.append(_check(sixteen, "NIK_RUSAK", header))
             checks.append(_check(lambda s, valid=valid, sixteen=sixteen: ~sixteen(s) | valid(s.where(sixteen(s))), "NIK_TIDAK_VALID", header))
         elif col.kind == "date":
-            checks.append(_check(_date_ok(period), "TANGGAL_TIDAK_VALID", header))
+            checks.append(_check(_date_ok(period, (parsed or {}).get(col.name)), "TANGGAL_TIDAK_VALID", header))
         elif col.kind == "code":
             allowed = set(col.codes.values()) if isinstance(col.codes, dict) else col.codes
             checks.append(_check(lambda s, allowed=allowed: s.isin(allowed), "KODE_TIDAK_VALID", header))
@@ -248,24 +255,26 @@ def build_schema(source: str, period: str) -> pa.DataFrameSchema:
             checks.append(_check(lambda s: s.isin(regions.village_codes()), "WILAYAH_TIDAK_DIKENAL", header))
         elif col.kind == "region":
             checks.append(_check(_region_ok, "WILAYAH_TIDAK_DIKENAL", header))
-        columns[col.name] = pa.Column(object, checks=checks, nullable=True, required=True)
+        columns[col.name] = pa.Column(None, checks=checks, nullable=True, required=True)
         if col.required and not (col.kind == "village" and col.header is None):
             frame_checks.append(_check(lambda df, name=col.name: df[name].notna(), "KOLOM_WAJIB_KOSONG", header, frame=True))
-    columns["_formula"] = pa.Column(object, _check(lambda s: s == "", "SEL_FORMULA", "cell"))
-    columns["_broken"] = pa.Column(object, _check(lambda s: s == "", "BARIS_RUSAK", "line"))
+    columns["_formula"] = pa.Column(None, _check(lambda s: s == "", "SEL_FORMULA", "cell"))
+    columns["_broken"] = pa.Column(None, _check(lambda s: s == "", "BARIS_RUSAK", "line"))
 
     if source == "dtks":  # DESA is required; a name that resolves to no village is unknown
         frame_checks.append(_check(lambda df: df["_desa_nama"].notna(), "KOLOM_WAJIB_KOSONG", "DESA", frame=True))
         frame_checks.append(_check(lambda df: df["_desa_nama"].isna() | df["kode_desa"].notna(), "WILAYAH_TIDAK_DIKENAL", "DESA", frame=True))
     if source == "desa":
-        tambah_hapus = lambda df: df["usulan"].isin(["TAMBAH", "HAPUS"])  # noqa: E731
+        # Frame checks see NA for empty: a comparison with NA is NA, so each says what it means
+        # for an empty value (an empty USULAN is not TAMBAH).
+        tambah_hapus = lambda df: df["usulan"].isin(["TAMBAH", "HAPUS"]).fillna(False).astype(bool)  # noqa: E731
         frame_checks += [
             _check(lambda df: ~tambah_hapus(df) | df["alasan"].notna(), "KOLOM_WAJIB_KOSONG", "ALASAN", frame=True),
-            _check(lambda df: (df["usulan"] != "TAMBAH") | df["nokk"].notna(), "KOLOM_WAJIB_KOSONG", "NOKK", frame=True),
+            _check(lambda df: ~(df["usulan"] == "TAMBAH").fillna(False).astype(bool) | df["nokk"].notna(), "KOLOM_WAJIB_KOSONG", "NOKK", frame=True),
             _check(lambda df: ~tambah_hapus(df) | df["alasan"].isna()
                    | pd.Series([a in ALASAN.get(u, set()) for u, a in zip(df["usulan"], df["alasan"])], index=df.index),
                    "KODE_TIDAK_VALID", "ALASAN", frame=True),
-            _check(lambda df: df["kode_desa"].isna() | (df["kode_desa"] == df["_file_village"]), "DESA_TIDAK_SESUAI", "KODE_DESA", frame=True),
+            _check(lambda df: df["kode_desa"].isna() | (df["kode_desa"] == df["_file_village"]).fillna(False).astype(bool), "DESA_TIDAK_SESUAI", "KODE_DESA", frame=True),
             _check(lambda df: ~tambah_hapus(df) | df["no_ba"].notna(), "TANPA_BERITA_ACARA", "NO_BA", frame=True),
         ]
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
@@ -286,15 +295,16 @@ def _first_reason(failures: pd.DataFrame) -> pd.DataFrame:
     return cases[["index", "reason_code", "header"]].reset_index(drop=True)
 
 
-def _finalize(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Typed staging columns from validated strings."""
+def _finalize(frame: pd.DataFrame, source: str, parsed: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Typed staging columns from validated strings (`parsed`: date columns already parsed)."""
     out = pd.DataFrame(index=frame.index)
     for col in COLUMNS[source]:
         values = frame[col.name]
         if col.kind == "date":
-            out[col.name] = dates.parse(values).dt.date
+            when = parsed[col.name].reindex(frame.index) if parsed and col.name in parsed else dates.parse(values)
+            out[col.name] = when.dt.date
         elif col.kind == "int":
-            out[col.name] = pd.to_numeric(values, errors="coerce").astype("Int64")
+            out[col.name] = _digits_value(values.astype("string[pyarrow]")).astype("Int64")
         else:
             out[col.name] = values.astype("string[pyarrow]")
     if source == "dukcapil_pindah":
@@ -410,12 +420,14 @@ def validate_files(source: str, raws: list[RawDelivery], period: str) -> list[Fi
         region = regions.resolve_village_names_detailed(delivered["KECAMATAN"], delivered["DESA"])
         prepared["kode_desa"] = region["kode"]
         prepared["_desa_nama"] = _clean_text(delivered["DESA"])
-    # pandera checks run on plain objects: None for empty (see build_schema).
-    prepared = prepared.astype(object).where(prepared.notna(), None)
     if source == "desa":
         prepared["_file_village"] = batch.file_village
+    # Arrow strings, NA for empty: pandera's null handling and the checks' .str methods are
+    # vectorised on them (on Python objects each costs a pass in Python per column and check).
+    prepared = prepared.astype("string[pyarrow]")
+    parsed = {c.name: dates.parse(prepared[c.name]) for c in COLUMNS[source] if c.kind == "date"}
 
-    schema = build_schema(source, period)
+    schema = build_schema(source, period, parsed)
     try:
         schema.validate(prepared, lazy=True)
         failures = pd.DataFrame(columns=["index", "reason_code", "header"])
@@ -428,7 +440,7 @@ def validate_files(source: str, raws: list[RawDelivery], period: str) -> list[Fi
 
     failures = failures.sort_values("index", kind="stable").reset_index(drop=True)
     rejected_index = failures["index"].astype(int).to_numpy()
-    staged_all = _finalize(prepared.drop(index=rejected_index), source)
+    staged_all = _finalize(prepared.drop(index=rejected_index), source, parsed)
     flags_all = _flags(staged_all, source, region, batch.nul)
     rejected_all = pd.DataFrame({
         "source_row": batch.source_row[rejected_index],
