@@ -11,10 +11,12 @@ export DAGSTER_DISABLE_TELEMETRY := true
 
 .PHONY: env demo test ui lock sample benchmark clean instance-postgres
 
+# --compile-bytecode: every run imports Dagster, pandas and Great Expectations; without .pyc files
+# (PYTHONDONTWRITEBYTECODE set, a read-only venv) each process compiles them again (README, Benchmarks).
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --quiet -p $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode -p $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet -p $(BIN)/python --no-deps -e .
 	touch $@
 
