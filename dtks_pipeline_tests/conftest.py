@@ -33,3 +33,5 @@ def _no_stale_dagster_instance_state():
 
 # A small published warehouse (3,000 families, two months), shared by the planning and report tests.
 from dtks_pipeline_tests.published_sample import published_sample  # noqa: E402,F401
+# A 150-family sample (CLI tests) and small_sample's first two months through the monthly job.
+from dtks_pipeline_tests.pipeline_sample import pipeline_months, pipeline_sample  # noqa: E402,F401

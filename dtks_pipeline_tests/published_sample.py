@@ -4,10 +4,13 @@
 (sources -> registry -> payout -> quality -> publication -> reports/monthly), with a
 programs file whose quotas fit the sample (the packaged quotas are sized for 60,000
 families: with them every eligible family would be paid and no quota would bind).
+The working files as they were after 2022-10 are kept too (`after_october`), for a test
+that runs 2022-11 differently on a copy of them.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 import yaml
 
 from dtks_pipeline.defs.payout.programs import DEFAULT_PROGRAMS_PATH, PROGRAMS_ENV_VAR
+from dtks_pipeline_tests.warehouse_copy import snapshot_working
 
 SAMPLE_QUOTAS = {"BSU_ANGKUTAN": 5, "BSU_NELAYAN": 15, "BPUM": 30, "BSU_KTM": 300}
 MONTHS = ("2022-10", "2022-11")
@@ -28,6 +32,7 @@ class PublishedSample:
     programs_file: Path
     reports_dir: Path
     results: dict  # period -> Dagster ExecuteInProcessResult of the monthly job
+    after_october: Path  # a folder holding the working files (work/) as they were right after 2022-10
 
     def programs_document(self) -> dict:
         return yaml.safe_load(self.programs_file.read_text(encoding="utf-8"))
@@ -49,8 +54,6 @@ def published_sample(tmp_path_factory) -> PublishedSample:
     generate(sources, families=3000, seed=5)
     for month in os.listdir(sources):  # only the months the tests use
         if month[:1].isdigit() and month not in MONTHS:
-            import shutil
-
             shutil.rmtree(sources / month)
     document = yaml.safe_load(DEFAULT_PROGRAMS_PATH.read_text(encoding="utf-8"))
     for program in document["programs"]:
@@ -70,10 +73,12 @@ def published_sample(tmp_path_factory) -> PublishedSample:
             failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in results[period].all_events
                         if e.event_type_value == "STEP_FAILURE"]
             assert results[period].success, f"{period}: {failures}"
+            if period == MONTHS[0]:
+                after_october = snapshot_working(warehouse, root / "after_october")
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return PublishedSample(root, sources, warehouse, programs_file, root / "reports", results)
+    return PublishedSample(root, sources, warehouse, programs_file, root / "reports", results, after_october)

@@ -17,9 +17,9 @@ def dtks(*args, cwd=None, env_home=None):
     return subprocess.run(DTKS + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
-def test_run_every_month_prints_summary_and_writes_the_warehouse(small_sample, tmp_path):
+def test_run_every_month_prints_summary_and_writes_the_warehouse(pipeline_sample, tmp_path):
     warehouse = tmp_path / "out" / "dtks.duckdb"
-    done = dtks("run", "--sources", str(small_sample), "--warehouse", str(warehouse))
+    done = dtks("run", "--sources", str(pipeline_sample), "--warehouse", str(warehouse))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "[3/3] 2022-12: ok" in out
@@ -33,9 +33,9 @@ def test_run_every_month_prints_summary_and_writes_the_warehouse(small_sample, t
     assert periods == ["2022-10", "2022-11", "2022-12"]
 
 
-def test_a_broken_file_is_quarantined_and_the_run_exits_3(small_sample, tmp_path):
+def test_a_broken_file_is_quarantined_and_the_run_exits_3(pipeline_sample, tmp_path):
     sources = tmp_path / "sources"
-    shutil.copytree(small_sample / "2022-10", sources / "2022-10")
+    shutil.copytree(pipeline_sample / "2022-10", sources / "2022-10")
     path = sources / "2022-10" / "umkm.csv"
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(";")
@@ -51,7 +51,7 @@ def test_a_broken_file_is_quarantined_and_the_run_exits_3(small_sample, tmp_path
     assert (tmp_path / "w.duckdb").exists()  # the month was published without the file
 
 
-def test_months_argument_is_checked(small_sample, tmp_path):
-    done = dtks("run", "--sources", str(small_sample), "--warehouse", str(tmp_path / "w.duckdb"), "--months", "2023-01")
+def test_months_argument_is_checked(pipeline_sample, tmp_path):
+    done = dtks("run", "--sources", str(pipeline_sample), "--warehouse", str(tmp_path / "w.duckdb"), "--months", "2023-01")
     assert done.returncode == 2
     assert "no delivery folder for 2023-01" in done.stdout

@@ -1,12 +1,12 @@
 """`dtks run` month by month: an empty month is refused, a failed month names itself as the one
 to fix, and a corrected earlier month rebuilds the published months after it."""
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from dtks_pipeline.runner import EXIT_FAILED, EXIT_OK, EXIT_QUARANTINE, run_months
+from dtks_pipeline_tests.warehouse_copy import copy_warehouse
 
 
 @pytest.fixture()
@@ -47,18 +47,12 @@ def _kematian_row(person: dict, died: str, serial: int) -> str:
             f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}")
 
 
-def test_a_corrected_earlier_month_rebuilds_the_published_later_month(small_sample, tmp_path, isolated_env, capsys):
+def test_a_corrected_earlier_month_rebuilds_the_published_later_month(pipeline_months, tmp_path, isolated_env, capsys):
+    # 2022-10 and 2022-11 as the session's monthly job runs built them, copied and published here; the
+    # multi-month run of a fresh warehouse by the runner is tested through the CLI (test_cli.py).
     sources = tmp_path / "sources"
-    for period in ("2022-10", "2022-11"):
-        shutil.copytree(small_sample / period, sources / period)
-    warehouse = tmp_path / "w" / "dtks.duckdb"
-    assert run_months(sources, warehouse) in (EXIT_OK, EXIT_QUARANTINE)
-    first = capsys.readouterr().out.splitlines()
-    # Progress: one line per stage while the month runs, with rows per second for each source.
-    dtks_line = next(line for line in first if line.strip().startswith("staging/dtks "))
-    assert " staged + " in dtks_line and dtks_line.endswith("rows/s)")
-    assert any(line.strip().startswith("checks of registry") and " passed in " in line for line in first)
-    assert any(line.strip().startswith("operations/published_warehouse") for line in first)
+    shutil.copytree(pipeline_months.sources, sources)
+    warehouse = copy_warehouse(pipeline_months.warehouse.parent, tmp_path / "w", publish_copy=True)
 
     # A recipient paid in both months; Dukcapil re-delivers 2022-10 with that person's death in it.
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -74,6 +68,12 @@ def test_a_corrected_earlier_month_rebuilds_the_published_later_month(small_samp
 
     assert run_months(sources, warehouse, months="2022-10") in (EXIT_OK, EXIT_QUARANTINE)
     out = capsys.readouterr().out
+    # Progress: one line per stage while the month runs, with rows per second for each source.
+    lines = out.splitlines()
+    dtks_line = next(line for line in lines if line.strip().startswith("staging/dtks "))
+    assert " staged + " in dtks_line and dtks_line.endswith("rows/s)")
+    assert any(line.strip().startswith("checks of registry") and " passed in " in line for line in lines)
+    assert any(line.strip().startswith("operations/published_warehouse") for line in lines)
     assert "2022-11 is published and built on 2022-10: rebuilt too, in order" in out
     assert "[2/2] 2022-11: ok" in out
     assert "months published in this run: 2022-10, 2022-11" in out

@@ -1,4 +1,8 @@
-"""A deliberately broken delivery: the file is quarantined naming the problem, the month still pays."""
+"""A deliberately broken delivery: the file is quarantined naming the problem, the month still pays.
+
+Starts from the session's `pipeline_months` working files as they were after 2022-10 (copied) and runs
+2022-11 with a broken DTKS export through the monthly job.
+"""
 import shutil
 
 import dagster as dg
@@ -6,6 +10,8 @@ import duckdb
 
 from dtks_pipeline.definitions import build_definitions
 from dtks_pipeline.defs.shared import resources_for
+from dtks_pipeline_tests.pipeline_sample import QUIET
+from dtks_pipeline_tests.warehouse_copy import copy_warehouse
 
 
 def _corrupt_column(path, column, value):
@@ -21,19 +27,19 @@ def _corrupt_column(path, column, value):
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def test_corrupted_dtks_column_is_quarantined_and_the_month_pays_on_the_last_accepted_snapshot(small_sample, tmp_path):
+def test_corrupted_dtks_column_is_quarantined_and_the_month_pays_on_the_last_accepted_snapshot(pipeline_months, tmp_path):
     sources = tmp_path / "sources"
-    for month in ("2022-10", "2022-11"):
-        shutil.copytree(small_sample / month, sources / month)
+    shutil.copytree(pipeline_months.sources, sources)
     _corrupt_column(sources / "2022-11" / "dtks.csv", "DESIL", "#REF!")
+    assert pipeline_months.results["2022-10"].success  # 2022-10 as it was run (and copied) by the fixture
+    warehouse = copy_warehouse(pipeline_months.after_october, tmp_path / "wh")
 
-    defs = build_definitions(resources_for(sources, tmp_path / "wh" / "dtks.duckdb"))
+    defs = build_definitions(resources_for(sources, warehouse))
     job = defs.resolve_job_def("dtks_monthly")
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    assert job.execute_in_process(partition_key="2022-10", raise_on_error=False, run_config=quiet).success
-
-    result = job.execute_in_process(partition_key="2022-11", raise_on_error=False, run_config=quiet)
-    assert result.success  # a broken file holds back only itself
+    result = job.execute_in_process(partition_key="2022-11", raise_on_error=False, run_config=QUIET)
+    failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in result.all_events
+                if e.event_type_value == "STEP_FAILURE"]
+    assert result.success, failures  # a broken file holds back only itself
     failed = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
     assert set(failed) == {("staging/dtks", "file_quarantine")}
     evaluation = failed[("staging/dtks", "file_quarantine")]
@@ -43,7 +49,7 @@ def test_corrupted_dtks_column_is_quarantined_and_the_month_pays_on_the_last_acc
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"staging/dtks", "registry/persons", "payout/payments", "operations/published_warehouse"} <= materialized
-    con = duckdb.connect(str(tmp_path / "wh" / "dtks.duckdb"), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         # The registry of 2022-11 is built on the 2022-10 snapshot, and the month pays.
         periods = con.execute("SELECT DISTINCT source_period FROM registry.person_links "

@@ -1,24 +1,15 @@
-"""A small generated sample, month 2022-10, through the project's monthly job: every check passes."""
-from __future__ import annotations
+"""A small generated sample, month 2022-10, through the project's monthly job: every check passes.
 
-import pytest
+The month is run once per session by the `pipeline_months` fixture (150 families,
+in process, GX project in its default place beside the warehouse).
+"""
+from __future__ import annotations
 
 from dtks_pipeline.defs.quality.suites import SUITES
 
 
-def test_monthly_job_of_a_small_sample_passes_every_check(tmp_path, monkeypatch):
-    try:
-        from dtks_pipeline.sample.generator import generate
-    except ImportError as exc:  # the generator lands separately
-        pytest.skip(f"dtks_pipeline.sample.generator not importable yet ({exc}); end-to-end test skipped")
-    from dtks_pipeline.definitions import build_definitions
-    from dtks_pipeline.defs.shared import resources_for
-
-    monkeypatch.delenv("DTKS_GX_DIR", raising=False)
-    src = tmp_path / "src"
-    generate(src, families=300, seed=1)
-    defs = build_definitions(resources_for(src, tmp_path / "w.duckdb"))
-    result = defs.resolve_job_def("dtks_monthly").execute_in_process(partition_key="2022-10", raise_on_error=False)
+def test_monthly_job_of_a_small_sample_passes_every_check(pipeline_months):
+    result = pipeline_months.results["2022-10"]
 
     failures = [
         f"{e.step_key}: {e.event_specific_data.error.message.splitlines()[0][:200]}"
@@ -34,4 +25,4 @@ def test_monthly_job_of_a_small_sample_passes_every_check(tmp_path, monkeypatch)
     assert not failed_checks, failed_checks
     checked = {(ev.asset_check_key.asset_key.to_user_string(), ev.check_name) for ev in evaluations}
     assert {(t.replace(".", "/"), "gx_suite") for t in SUITES} <= checked
-    assert (tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    assert (pipeline_months.gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()

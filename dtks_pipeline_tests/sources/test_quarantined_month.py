@@ -1,7 +1,9 @@
 """A month whose death list is 10 % damaged: the file is quarantined, the month completes and
 pays everyone else, and `dtks accept` followed by a re-run applies the deaths.
 
-Runs the project's monthly job in process on a small generated sample (3,000 families).
+Runs the project's monthly job in process on the session's `published_sample` (3,000
+families: a death list long enough for 10 % to be a broken file), month 2022-11 on a copy
+of its working files as they were after 2022-10, with the same programs file.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import duckdb
 
 from dtks_pipeline.cli import main as dtks
 from dtks_pipeline.definitions import build_definitions
+from dtks_pipeline.defs.payout.programs import PROGRAMS_ENV_VAR
 from dtks_pipeline.defs.shared import resources_for
 from dtks_pipeline.defs.sources.specs import SOURCES
+from dtks_pipeline_tests.warehouse_copy import copy_warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -39,16 +43,16 @@ def _query(warehouse, sql, params=()):
         con.close()
 
 
-def test_a_damaged_death_list_holds_back_only_itself_and_accept_applies_it(tmp_path, monkeypatch, capsys):
-    from dtks_pipeline.sample.generator import generate
-
+def test_a_damaged_death_list_holds_back_only_itself_and_accept_applies_it(published_sample, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DTKS_GX_DIR", str(tmp_path / "gx"))
+    monkeypatch.setenv(PROGRAMS_ENV_VAR, str(published_sample.programs_file))
     src, published = tmp_path / "src", tmp_path / "wh" / "dtks.duckdb"
-    generate(src, families=3000, seed=7)
-    shutil.rmtree(src / "2022-12")
+    for period in ("2022-10", "2022-11"):
+        shutil.copytree(published_sample.sources / period, src / period)
     intact, bad = _damage_nik(src / "2022-11" / SOURCES["dukcapil_kematian"].filename, 0.10)
+    assert published_sample.results["2022-10"].success  # 2022-10 as the fixture ran (and copied) it
+    copy_warehouse(published_sample.after_october, published.parent)
     job = build_definitions(resources_for(src, published)).resolve_job_def("dtks_monthly")
-    assert job.execute_in_process(partition_key="2022-10", raise_on_error=False, run_config=QUIET).success
 
     result = job.execute_in_process(partition_key="2022-11", raise_on_error=False, run_config=QUIET)
     assert result.success  # the month completes and is published
