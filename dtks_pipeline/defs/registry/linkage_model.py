@@ -81,7 +81,8 @@ def _nik_dob() -> cl.CustomComparison:
                             "NIK and birth date missing").configure(is_null_level=True),
             _level(f"nik_l = nik_r AND ({dob_same} OR {dob_close})", "NIK equal", 0.9, 1e-6),
             _level("nik_l = nik_r", "NIK equal, birth dates differ", 0.01, 1e-7),
-            _level(f"{nik_one_edit} AND {dob_same} AND nik_konsisten_l <> nik_konsisten_r",
+            # typo evidence needs both birth dates: a row without one (Samsat) cannot contradict its NIK
+            _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r AND nik_konsisten_l <> nik_konsisten_r",
                    "NIK one edit, one NIK contradicts its row", 0.02, 1e-7),
             # a row without a birth date (Samsat) cannot tell a mistyped NIK from a neighbour's
             _level(f"{nik_one_edit} AND (tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL)",
@@ -206,6 +207,8 @@ def blocking_rules() -> dict[str, object]:
         "nama_desa": block_on("nama_norm", "kode_desa"),
         # rows without a village code or birth date (Samsat): the rarest name token and the street
         "nama_inti_alamat": CustomRule("l.nama_inti = r.nama_inti AND l.street_key = r.street_key AND l.street_key <> ''"),
+        # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
+        "nokk": block_on("nokk_blok"),
     }
 
 
@@ -220,7 +223,7 @@ def deterministic_rules() -> list:
 
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_sig", "nama_canon_sig", "nama_inti",
-                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key"]
+                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

@@ -30,7 +30,9 @@ model compares, all computed from the data itself:
   the row's own birth date and sex;
 - `kecamatan`, `desa_key` (the village's name, letters only), `alamat_key`,
   `street_key`, `banjar_key`: the place, for rows that have a village code
-  and for Samsat rows whose address names the village and banjar in words.
+  and for Samsat rows whose address names the village and banjar in words;
+- `nokk_blok`: the NOKK as a blocking key, empty for a card carried by more
+  than `MAX_FAMILY_MENTIONS` mentions (a placeholder, not a family).
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
@@ -67,7 +69,11 @@ MENTION_COLUMNS: dict[str, str] = {
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
+    "nokk_blok": "VARCHAR",
 }
+# A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
+# export): it is no blocking key, or one card would make millions of candidate pairs.
+MAX_FAMILY_MENTIONS = 60
 
 _SOURCES_SQL = """
     SELECT 'dtks' AS source, period AS source_period, source_file, source_row, 'REG' AS role,
@@ -240,7 +246,9 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
                                                           '^\\s*(BANJAR|BR\\.|DUSUN)')
                                      THEN '' ELSE split_part(coalesce(m.alamat, ''), ',', 1) END),
                           '[^A-Z0-9]', '', 'g') AS street_key,
-           {_banjar_key_sql()} AS banjar_key
+           {_banjar_key_sql()} AS banjar_key,
+           CASE WHEN count(*) OVER (PARTITION BY nullif(trim(m.nokk), '')) <= {MAX_FAMILY_MENTIONS}
+                THEN nullif(trim(m.nokk), '') END AS nokk_blok
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
     return MENTIONS
