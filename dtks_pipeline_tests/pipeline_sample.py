@@ -42,6 +42,24 @@ class PipelineMonths:
         return self.warehouse.parent / "gx"
 
 
+def run_months(sources: Path, warehouse: Path, months, snapshot_dir: Path, run_config: dict | None = None):
+    """Run the monthly job in process for `months`, in order, asserting each succeeds; the working files
+    after the first month are kept in `snapshot_dir`. Returns (period -> result, snapshot_dir)."""
+    from dtks_pipeline.definitions import build_definitions
+    from dtks_pipeline.defs.shared import resources_for
+
+    job = build_definitions(resources_for(sources, warehouse)).resolve_job_def("dtks_monthly")
+    results, first = {}, None
+    for period in months:
+        results[period] = job.execute_in_process(partition_key=period, raise_on_error=False, run_config=run_config)
+        failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in results[period].all_events
+                    if e.event_type_value == "STEP_FAILURE"]
+        assert results[period].success, f"{period}: {failures}"
+        if first is None:
+            first = snapshot_working(warehouse, snapshot_dir)
+    return results, first
+
+
 @pytest.fixture(scope="session")
 def pipeline_sample(tmp_path_factory) -> Path:
     """A generated delivery root of 150 families (3 months + _truth), made once per test session."""
@@ -54,9 +72,7 @@ def pipeline_sample(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pipeline_months(small_sample, tmp_path_factory) -> PipelineMonths:
-    from dtks_pipeline.definitions import build_definitions
     from dtks_pipeline.defs.quality.checks import GX_DIR_ENV_VAR
-    from dtks_pipeline.defs.shared import resources_for
 
     root = tmp_path_factory.mktemp("pipeline_months")
     sources = root / "sources"
@@ -65,15 +81,7 @@ def pipeline_months(small_sample, tmp_path_factory) -> PipelineMonths:
     warehouse = root / "wh" / "dtks.duckdb"
     saved = os.environ.pop(GX_DIR_ENV_VAR, None)  # the GX project goes to its default place, beside the warehouse
     try:
-        job = build_definitions(resources_for(sources, warehouse)).resolve_job_def("dtks_monthly")
-        results = {}
-        for period in MONTHS:
-            results[period] = job.execute_in_process(partition_key=period, raise_on_error=False, run_config=QUIET)
-            failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in results[period].all_events
-                        if e.event_type_value == "STEP_FAILURE"]
-            assert results[period].success, f"{period}: {failures}"
-            if period == MONTHS[0]:
-                after_october = snapshot_working(warehouse, root / "after_october")
+        results, after_october = run_months(sources, warehouse, MONTHS, root / "after_october", run_config=QUIET)
     finally:
         if saved is not None:
             os.environ[GX_DIR_ENV_VAR] = saved

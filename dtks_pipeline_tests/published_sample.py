@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from dtks_pipeline.defs.payout.programs import DEFAULT_PROGRAMS_PATH, PROGRAMS_ENV_VAR
-from dtks_pipeline_tests.warehouse_copy import snapshot_working
+from dtks_pipeline_tests.pipeline_sample import run_months
 
 SAMPLE_QUOTAS = {"BSU_ANGKUTAN": 5, "BSU_NELAYAN": 15, "BPUM": 30, "BSU_KTM": 300}
 MONTHS = ("2022-10", "2022-11")
@@ -45,8 +45,6 @@ def write_programs(path: Path, document: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def published_sample(tmp_path_factory) -> PublishedSample:
-    from dtks_pipeline.definitions import build_definitions
-    from dtks_pipeline.defs.shared import resources_for
     from dtks_pipeline.sample.generator import generate
 
     root = tmp_path_factory.mktemp("published")
@@ -66,15 +64,7 @@ def published_sample(tmp_path_factory) -> PublishedSample:
     os.environ["DTKS_GX_DIR"] = str(root / "gx")
     os.environ.pop("DTKS_REPORTS", None)
     try:
-        job = build_definitions(resources_for(sources, warehouse)).resolve_job_def("dtks_monthly")
-        results = {}
-        for period in MONTHS:
-            results[period] = job.execute_in_process(partition_key=period, raise_on_error=False)
-            failures = [e.event_specific_data.error.message.splitlines()[0][:300] for e in results[period].all_events
-                        if e.event_type_value == "STEP_FAILURE"]
-            assert results[period].success, f"{period}: {failures}"
-            if period == MONTHS[0]:
-                after_october = snapshot_working(warehouse, root / "after_october")
+        results, after_october = run_months(sources, warehouse, MONTHS, root / "after_october")
     finally:
         for key, value in saved.items():
             if value is None:

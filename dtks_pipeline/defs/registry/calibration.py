@@ -69,6 +69,11 @@ def corrected_u(u: float, m: float, prior: float, u_pairs: float) -> float:
     return min(u, max((u - prior * m) / (1.0 - prior), floor))
 
 
+def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float) -> dict:
+    """corrected_u of every (comparison, gamma) level."""
+    return {(c, g): corrected_u(u, levels[c][g].m_probability, prior, u_pairs) for (c, g), u in raw_u.items()}
+
+
 def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float) -> float:
     """The match proportion at which the pairs' expected matches, summed, give that proportion back."""
     lam = prior
@@ -98,8 +103,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     new_u = dict(raw_u)
     for _ in range(ITERATIONS):
         new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
-        new_u = {(c, g): corrected_u(u, levels[c][g].m_probability, new_prior, u_pairs)
-                 for (c, g), u in raw_u.items()}
+        new_u = _corrected_levels(raw_u, levels, new_prior, u_pairs)
         shift = np.zeros(len(bayes0))
         for c in levels:
             gamma = frame[f"gamma_{c}"]
@@ -114,7 +118,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
     if prior * all_pairs < MIN_EXPECTED_MATCHES:
         prior = prior0
-        new_u = {(c, g): corrected_u(u, levels[c][g].m_probability, prior, u_pairs) for (c, g), u in raw_u.items()}
+        new_u = _corrected_levels(raw_u, levels, prior, u_pairs)
 
     offset = _logit2(prior) - _logit2(prior0)
     terms = [repr(float(offset))]
