@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY, build_published_warehouse
-from dtks_pipeline.defs.operations.publish import ANALYST_TABLES, analyst_path_for, parts_dir_for, publish
+from dtks_pipeline.defs.operations.publish import ANALYST_TABLES, analyst_path_for, legacy_parts_dir_for, publish
 from dtks_pipeline.defs.shared import WarehouseResource, monthly_partitions, resources_for
 from dtks_pipeline.lib import warehouse
 
@@ -327,59 +327,53 @@ def test_asset_publishes_only_after_upstream_checks_pass(tmp_path, check_passes)
 
 # --- cost of the month, not of the history -------------------------------------------------------
 
-def _parts_on_disk(published: Path) -> dict[str, tuple[int, int, str]]:
-    """Every part file: path -> (inode, mtime_ns, sha256)."""
-    return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns, sha256(p))
-            for p in parts_dir_for(published).glob("*/*.parquet")}
+def _rows_by_period(path: Path, table: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(f"SELECT period, count(*) FROM {table} GROUP BY ALL ORDER BY 1").fetchall()
+    finally:
+        con.close()
 
 
-def test_second_month_publication_leaves_the_first_months_files_alone(tmp_path):
+def test_second_month_publication_writes_only_the_new_month(tmp_path):
     from .conftest import families_frame, persons_frame
 
     published = tmp_path / "warehouse" / "dtks.duckdb"
     working = published.parent / "work" / published.name
 
-    def write(period: str, n: int = 6) -> None:
+    def write(period: str, n: int = 6, codes: int = 6) -> None:
         con = warehouse.connect(working)
         with warehouse.transaction(con):
             warehouse.replace_period(con, "registry.persons", persons_frame(period, n), period)
             warehouse.replace_period(con, "registry.families", families_frame(period), period)
-            con.execute("CREATE OR REPLACE TABLE ref.codes AS SELECT range AS code FROM range(?)", [n])
+            con.execute("CREATE OR REPLACE TABLE ref.codes AS SELECT range AS code FROM range(?)", [codes])
         con.close()
 
     write("2022-10")
     first = publish(working, published, period="2022-10")
-    assert sorted(first.parts_written) == ["registry.families/2022-10", "registry.persons/2022-10"]
-    october = _parts_on_disk(published)
-    assert len(october) == 2
+    assert sorted(first.periods_written) == ["registry.families/2022-10", "registry.persons/2022-10"]
+    assert first.tables_copied == ["ref.codes"] and first.analyst_rebuilt
 
     write("2022-11")
     second = publish(working, published, period="2022-11")
 
-    # Only November was written; October's files are the very same files, untouched.
-    assert sorted(second.parts_written) == ["registry.families/2022-11", "registry.persons/2022-11"]
-    assert second.parts_reused == 2 and second.tables_copied == ["ref.codes"]
+    # Only November was written; October is kept as published, the unchanged code table is not copied again.
+    assert sorted(second.periods_written) == ["registry.families/2022-11", "registry.persons/2022-11"]
+    assert second.periods_reused == 2 and second.tables_copied == [] and second.tables_rebuilt == []
     assert not second.analyst_rebuilt, "the analyst file takes November's rows, it is not rebuilt"
-    now = _parts_on_disk(published)
-    assert {k: v for k, v in now.items() if k in october} == october
-    assert len(now) == 4
+    assert _rows_by_period(published, "registry.persons") == [("2022-10", 6), ("2022-11", 6)]
+    assert _rows_by_period(analyst_path_for(published), "analyst.persons") == [("2022-10", 6), ("2022-11", 6)]
+
+    # A changed code table is copied again.
+    write("2022-11", codes=7)
+    assert publish(working, published, period="2022-11").tables_copied == ["ref.codes"]
     con = duckdb.connect(str(published), read_only=True)
-    try:
-        assert con.execute("SELECT period, count(*) FROM registry.persons GROUP BY ALL ORDER BY 1").fetchall() == [
-            ("2022-10", 6), ("2022-11", 6)]
-        assert con.execute("SELECT count(*) FROM ref.codes").fetchone()[0] == 6
-    finally:
-        con.close()
-    con = duckdb.connect(str(analyst_path_for(published)), read_only=True)
-    try:
-        assert con.execute("SELECT period, count(*) FROM analyst.persons GROUP BY ALL ORDER BY 1").fetchall() == [
-            ("2022-10", 6), ("2022-11", 6)]
-    finally:
-        con.close()
+    assert con.execute("SELECT count(*) FROM ref.codes").fetchone()[0] == 7
+    con.close()
 
     # October re-run with the same row counts but a death in it, published together with November
     # (month_plan defers a rebuilt month's publication to the last month of its chain): October's
-    # write since its part was made is noticed, and readers see the death.
+    # write since it was published is noticed, and readers see the death.
     con = warehouse.connect(working)
     with warehouse.transaction(con):
         persons = persons_frame("2022-10")
@@ -387,7 +381,7 @@ def test_second_month_publication_leaves_the_first_months_files_alone(tmp_path):
         warehouse.replace_period(con, "registry.persons", persons, "2022-10")
     con.close()
     third = publish(working, published, period="2022-11")
-    assert "registry.persons/2022-10" in third.parts_written
+    assert "registry.persons/2022-10" in third.periods_written
     for path in (published, analyst_path_for(published)):
         con = duckdb.connect(str(path), read_only=True)
         try:
@@ -397,4 +391,52 @@ def test_second_month_publication_leaves_the_first_months_files_alone(tmp_path):
             con.close()
     # And a publication with nothing rewritten outside its own month leaves October alone.
     fourth = publish(working, published, period="2022-11")
-    assert not [p for p in fourth.parts_written if p.endswith("/2022-10")]
+    assert not [p for p in fourth.periods_written if p.endswith("/2022-10")]
+
+
+# --- one self-contained file (WAREHOUSE.md) -------------------------------------------------------
+
+def test_published_folder_copied_elsewhere_still_answers_queries(sample_paths, tmp_path):
+    import shutil
+
+    from dtks_pipeline.defs.operations.query import run_query
+
+    working, published = sample_paths
+    publish(working, published, period="2022-10")
+    expected = _rows_by_period(published, "registry.persons")
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    for path in (published, analyst_path_for(published)):
+        shutil.copy2(path, moved / path.name)
+    shutil.rmtree(published.parent)  # the original folder, working file and all, is gone
+
+    copy = moved / published.name
+    assert _rows_by_period(copy, "registry.persons") == expected
+    # With external access off (dtks query), so nothing can be read from beside the file.
+    assert run_query("SELECT count(*) AS n FROM registry.persons", copy)["n"].tolist() == [sum(n for _, n in expected)]
+    assert run_query("SELECT count(*) AS n FROM analyst.persons", analyst_path_for(copy))["n"].tolist() == [
+        sum(n for _, n in expected)]
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert not con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal AND "
+                               "(sql ILIKE '%read_parquet%' OR sql LIKE ?)", [f"%{published.parent}%"]).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_catalog_of_parquet_parts_is_replaced_by_one_file(sample_paths):
+    working, published = sample_paths
+    parts = legacy_parts_dir_for(published)
+    (parts / "registry.persons").mkdir(parents=True)
+    con = duckdb.connect(str(published))  # the earlier layout: views over parts, manifest publication.parts
+    con.execute("CREATE SCHEMA publication")
+    con.execute("CREATE TABLE publication.parts (table_name VARCHAR, period VARCHAR, rows BIGINT, file VARCHAR)")
+    con.execute(f"COPY (SELECT 1 AS x) TO '{parts / 'registry.persons' / '2022-10.parquet'}' (FORMAT parquet)")
+    con.close()
+
+    first = publish(working, published, period="2022-10")
+    assert first.analyst_rebuilt and "registry.persons/2022-10" in first.periods_written
+    assert parts.exists(), "a reader who opened the old catalog may still read its parts"
+    assert _rows_by_period(published, "registry.persons") == [("2022-10", 6), ("2022-11", 6)]
+    publish(working, published, period="2022-10")
+    assert not parts.exists(), "no published catalog refers to the parts any more"

@@ -43,9 +43,9 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
         owners=OWNERS,
         deps=list(upstream),
         description=(
-            "Publishes the month atomically: its tables as Parquet parts beside the published "
-            "file (earlier months' parts reused), a new catalog file of views swapped in, and the "
-            "analyst-only file (masked NIK/NOKK, no birth dates) updated. Runs last: every "
+            "Publishes the month atomically: a copy of the published file (one self-contained "
+            "DuckDB file) gets the month's rows (earlier months kept as they are) and is swapped in, "
+            "and the analyst-only file (masked NIK/NOKK, no birth dates) is updated the same way. Runs last: every "
             "other asset of the month and its blocking checks must have passed."
         ),
     )
@@ -63,9 +63,10 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "analyst_row_counts": dg.MetadataValue.json(result.analyst_tables),
                 "analyst_tables_missing": dg.MetadataValue.json(result.skipped),
                 "publish_seconds": round(result.seconds, 3),
-                "parts_written": dg.MetadataValue.json(result.parts_written),
-                "parts_reused": result.parts_reused,
-                "parts_mb_written": round(result.parts_bytes_written / 1e6, 2),
+                "periods_written": dg.MetadataValue.json(result.periods_written),
+                "periods_reused": result.periods_reused,
+                "tables_rebuilt": dg.MetadataValue.json(result.tables_rebuilt),
+                "publish_stage_seconds": dg.MetadataValue.json(result.stage_seconds),
             }
         )
 

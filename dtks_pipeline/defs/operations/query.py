@@ -5,8 +5,7 @@ By default the query runs on the analyst-only file `<stem>_analyst.duckdb`
 data at all. `--full-access` opens the full published file instead (for staff
 cleared for personal data). Either file is opened read-only with DuckDB's
 external access disabled, so a query cannot ATTACH the other file or read
-files from disk (the one folder allowed is the full file's own Parquet parts,
-`<name>.parts/`, which its views read; the analyst file has none).
+files from disk (both files are self-contained: publish.py).
 
 Only reading statements are accepted: the SQL is parsed with DuckDB
 (`duckdb.extract_statements`) and must be exactly one SELECT (which includes
@@ -26,7 +25,7 @@ from typing import TextIO
 import duckdb
 import pandas as pd
 
-from dtks_pipeline.defs.operations.publish import analyst_path_for, parts_dir_for
+from dtks_pipeline.defs.operations.publish import analyst_path_for
 from dtks_pipeline.lib.formula_text import neutralise_frame
 
 ALLOWED = {duckdb.StatementType.SELECT}
@@ -68,9 +67,6 @@ def database_path(published: str | Path, full_access: bool) -> Path:
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True)
-    # The full file's month tables are views over its own Parquet parts (publish.py): that folder,
-    # and nothing else on disk, stays readable once external access is off.
-    con.execute("SET allowed_directories = ?", [[f"{parts_dir_for(path)}/"]])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
