@@ -38,3 +38,61 @@ def test_u_is_corrected_for_matches_and_never_raised():
     # a level already below the floor keeps its own value
     assert calibration.corrected_u(1e-7, 0.9, 3e-5, 1e6) == 1e-7
     assert calibration.corrected_u(0.3, 0.01, 3e-5, 1e6) <= 0.3
+
+
+def test_counted_u_is_the_share_of_non_matching_pairs_with_a_floor():
+    # 12 pairs share a NIK, the model expects 9.5 of them to match; 2e6 pairs, 400 expected matches
+    assert abs(calibration.counted_u(12, 9.5, 2e6, 400) - 2.5 / (2e6 - 400)) < 1e-15
+    # every counted pair a match: half a pair of all pairs, not zero
+    assert calibration.counted_u(12, 12, 2e6, 400) == calibration.FLOOR_PAIRS / (2e6 - 400)
+
+
+def _nik_rows():
+    from dtks_pipeline_tests.registry.staging_fixture import dtks_row, nik, nokk
+
+    base = nik("01", "1970-05-12", "L", 11)
+    typo = base[:13] + ("9" if base[13] != "9" else "8") + base[14:]          # one substitution
+    swap = base[:14] + base[15] + base[14] if base[14] != base[15] else base[:14] + "12"  # adjacent swap
+    two = base[:12] + ("77" if base[12:14] != "77" else "66") + base[14:]   # two digits apart
+    other = nik("02", "1980-01-01", "P", 40)
+    return [
+        dtks_row("A1", "H1", nokk(1), base, "I MADE OKA", "L", "1970-05-12", 1),
+        dtks_row("A2", "H1", nokk(1), base, "I MD OKA", "L", "1970-05-12", 1),          # NIK equal
+        dtks_row("A3", "H2", nokk(2), base, "I MADE OKA", "L", "1971-08-30", 1),        # NIK equal, another date
+        dtks_row("A4", "H3", nokk(3), typo, "I MADE OKA", "L", "1970-05-12", 1),        # one edit
+        dtks_row("A5", "H4", nokk(4), swap, "KETUT OKA", "L", "1970-05-12", 1),         # adjacent swap
+        dtks_row("A6", "H5", nokk(5), two, "I MADE OKA", "L", "1970-05-12", 1),         # two edits: not counted
+        dtks_row("B1", "H6", nokk(6), other, "NI LUH SARI", "P", "1980-01-01", 1),
+    ]
+
+
+def test_counted_levels_hold_every_pair_of_those_levels(tmp_path):
+    """The join that counts the NIK levels finds every pair at them: the same counts as over all pairs."""
+    from splink import DuckDBAPI, Linker
+
+    from dtks_pipeline.defs.registry import candidates, inputs, linkage_model, mentions
+    from dtks_pipeline.lib import warehouse
+    from dtks_pipeline_tests.registry.staging_fixture import write_staging
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    write_staging(con, "dtks", "2022-10", _nik_rows())
+    inputs.register_inputs(con, "2022-10")
+    table = candidates.candidate_pairs(con, mentions.build_mentions(con, None)).input_table
+    linker = Linker(DuckDBAPI(con).register(table, table_name="counted_input"), linkage_model.settings())
+    counted = calibration.counted_level_pairs(con, linker, table)
+
+    comparison = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "nik_tgl_lahir")
+    gamma = comparison._case_statement.rsplit(" as ", 1)[0]
+    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in linkage_model.SPLINK_COLUMNS)
+    every_pair = dict(con.execute(f"""SELECT {gamma} AS g, count(*) FROM (SELECT {columns} FROM {table} l
+                                      JOIN {table} r ON l.mid < r.mid) GROUP BY g""").fetchall())
+    labels = linkage_model.COUNTED_LEVELS["nik_tgl_lahir"][0]
+    covered = {lvl.comparison_vector_value: lvl.label_for_charts for lvl in comparison.comparison_levels
+               if lvl.label_for_charts in labels}
+    assert set(covered.values()) == set(labels)
+    assert {g: counted[("nik_tgl_lahir", g)] for g in covered} == {g: every_pair.get(g, 0) for g in covered}
+    by_label = {covered[g]: counted[("nik_tgl_lahir", g)] for g in covered}
+    assert by_label[linkage_model.NIK_EQUAL] == 1 and by_label[linkage_model.NIK_EQUAL_DOB_DIFFERS] == 2
+    # A4 and A5 are one edit from A1, A2, A3 (and two apart from each other); A6 is two edits from all
+    assert sum(by_label[k] for k in labels[2:]) == 6
+    con.close()

@@ -28,7 +28,10 @@ assumes the comparisons independent given the match status):
   abbreviation of a token of the other ("I MD SUDARMA", "I GST KT OKA",
   "I M. S."; an abbreviation is a prefix of the token or of its consonant
   skeleton); tokens one to one, each equal, abbreviated (its letters in
-  order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; the rarest token of
+  order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; every token of the
+  shorter name within Jaro-Winkler 0.88 of one of the other's, in any order
+  (a swapped and mistyped name: "VOY KATELIN" / "KATDLIN VOY"); the whole
+  names within two edits; the rarest token of
   either name among the other's tokens (the other's own rarest token may be
   the damaged one); the rarest token of either within Jaro-Winkler 0.88 of
   one of the other's tokens (typos, dropped vowels); else. Birth-order names and titles need no
@@ -39,9 +42,10 @@ assumes the comparisons independent given the match status):
   banjar, same village are one household's evidence, strongly correlated):
   NOKK equal; NOKK one edit; where one row has no card: same village (by
   code, or named in the other's address) and the same street or banjar, same
-  village, same kecamatan, elsewhere; else (two different cards, wherever
-  they are: the NIK already carries the kecamatan, a shared village would
-  count its evidence twice).
+  village, same kecamatan, elsewhere; two different cards at one address
+  (same village and street: a re-issued card, or two households of one
+  compound); else (two different cards elsewhere: the NIK already carries
+  the kecamatan, a shared village would count its evidence twice).
 """
 from __future__ import annotations
 
@@ -55,6 +59,15 @@ MIN_EM_PAIRS = 200             # an EM pass on fewer blocked pairs is skipped (k
 U_MAX_PAIRS = 1e6              # random pairs sampled for u (cost grows with it; 1e6 gives every common level hundreds)
 PRIOR_MATCH_PROBABILITY = 1e-4  # prior probability that two random mentions match (tiny inputs only)
 DETERMINISTIC_RECALL = 0.8     # assumed recall of the deterministic rules estimating that prior
+
+
+# The NIK levels whose pairs the blocking rules "nik" and "nik_satu_edit" find, every one (see COUNTED_LEVELS).
+NIK_EQUAL = "NIK equal"
+NIK_EQUAL_DOB_DIFFERS = "NIK equal, birth dates differ"
+NIK_EDIT_CONTRADICTS = "NIK one edit, one NIK contradicts its row"
+NIK_EDIT_DOB_MISSING = "NIK one edit, a birth date missing"
+NIK_EDIT_SAME_DOB = "NIK one edit, same birth date"
+NIK_EDIT_DOB_DIFFERS = "NIK one edit, birth dates differ"
 
 
 def one_edit(a: str, b: str) -> str:
@@ -79,16 +92,16 @@ def _nik_dob() -> cl.CustomComparison:
         comparison_levels=[
             cll.CustomLevel("(nik_l IS NULL OR nik_r IS NULL) AND (tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL)",
                             "NIK and birth date missing").configure(is_null_level=True),
-            _level(f"nik_l = nik_r AND ({dob_same} OR {dob_close})", "NIK equal", 0.9, 1e-6),
-            _level("nik_l = nik_r", "NIK equal, birth dates differ", 0.01, 1e-7),
+            _level(f"nik_l = nik_r AND ({dob_same} OR {dob_close})", NIK_EQUAL, 0.9, 1e-6),
+            _level("nik_l = nik_r", NIK_EQUAL_DOB_DIFFERS, 0.01, 1e-7),
             # typo evidence needs both birth dates: a row without one (Samsat) cannot contradict its NIK
             _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r AND nik_konsisten_l <> nik_konsisten_r",
-                   "NIK one edit, one NIK contradicts its row", 0.02, 1e-7),
+                   NIK_EDIT_CONTRADICTS, 0.02, 1e-7),
             # a row without a birth date (Samsat) cannot tell a mistyped NIK from a neighbour's
             _level(f"{nik_one_edit} AND (tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL)",
-                   "NIK one edit, a birth date missing", 0.01, 2e-5),
-            _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r", "NIK one edit, same birth date", 0.02, 5e-6),
-            _level(nik_one_edit, "NIK one edit, birth dates differ", 0.005, 2e-6),
+                   NIK_EDIT_DOB_MISSING, 0.01, 2e-5),
+            _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r", NIK_EDIT_SAME_DOB, 0.02, 5e-6),
+            _level(nik_one_edit, NIK_EDIT_DOB_DIFFERS, 0.005, 2e-6),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
             _level(dob_close, "NIK differs, birth date one typo or day/month swapped", 0.01, 2e-4),
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.99975),
@@ -118,6 +131,15 @@ def _nama() -> cl.CustomComparison:
                f"THEN list_bool_and(list_transform(range(1, len(nama_canon_l) + 1), "
                f"lambda i: {x} = {y} OR {_abbreviates(x, y)} OR {_abbreviates(y, x)} "
                f"OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
+    # every token of the shorter name close to some token of the other, in any order ("VOY KATELIN" /
+    # "KATDLIN VOY"): the one-to-one level without its order and count
+    def each_close(a: str, b: str) -> str:
+        return (f"list_bool_and(list_transform(nama_canon_{a}, lambda t: list_max(list_transform(nama_canon_{b}, "
+                f"lambda o: jaro_winkler_similarity(t, o))) >= 0.88))")
+    # (two tokens at least: one shared given name alone says little)
+    any_order = (f"(CASE WHEN least(len(nama_canon_l), len(nama_canon_r)) < 2 THEN false "
+                 f"WHEN len(nama_canon_l) <= len(nama_canon_r) THEN {each_close('l', 'r')} "
+                 f"ELSE {each_close('r', 'l')} END)")
     # the rarest token of either name, found in the other (the other's own rarest may be a damaged token:
     # "NW SULASTRI" / "NI WAYAN SULASTRI"), exactly or within Jaro-Winkler 0.88 of one of its tokens
     inti_in_other = "(list_contains(nama_tok_r, nama_inti_l) OR list_contains(nama_tok_l, nama_inti_r))"
@@ -137,6 +159,8 @@ def _nama() -> cl.CustomComparison:
             .configure(tf_adjustment_column="nama_inti", tf_minimum_u_value=1e-6),
             _level(abbrev, "tokens equal or inside after expanding abbreviations", 0.08, 1e-3),
             _level(variant, "tokens one to one after expansion: equal or a typo", 0.05, 2e-3),
+            _level(any_order, "every token of the shorter name within Jaro-Winkler 0.88 of one of the other's",
+                   0.03, 2e-3),
             # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
             _level(f"damerau_levenshtein(replace(nama_norm_l, ' ', ''), replace(nama_norm_r, ' ', '')) <= 2 "
                    "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
@@ -183,8 +207,10 @@ def _tempat() -> cl.CustomComparison:
                    0.08, 6e-3),
             _level("(nokk_l IS NULL OR nokk_r IS NULL) AND kecamatan_l = kecamatan_r",
                    "no NOKK to compare, same kecamatan", 0.275, 0.5),
-            # two family cards that differ: two households, whatever the place (the NIK already carries the
-            # kecamatan, so a shared village would count the NIK's evidence twice)
+            # two family cards that differ but one address: a card re-issued or mistyped beyond one edit, or
+            # two households of one compound; EM learns which is commoner (the street key carries the house
+            # number, so it is close to one household; the village alone is left out: the NIK already
+            # carries the kecamatan, and a shared village would count that evidence twice)
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.496),
         ],
     )
@@ -210,6 +236,20 @@ def blocking_rules() -> dict[str, object]:
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
     }
+
+
+# Levels all of whose pairs a blocking rule finds ("nik" and "nik_satu_edit" find every pair whose NIKs are equal
+# or one edit apart): calibration counts them over all pairs instead of estimating u from a random sample.
+# comparison -> (the labels of those levels, SQL of the pairs (mid_l < mid_r) over the scoring input `{t}`).
+COUNTED_LEVELS = {
+    "nik_tgl_lahir": ([NIK_EQUAL, NIK_EQUAL_DOB_DIFFERS, NIK_EDIT_CONTRADICTS, NIK_EDIT_DOB_MISSING, NIK_EDIT_SAME_DOB,
+                       NIK_EDIT_DOB_DIFFERS], f"""
+        SELECT l.mid AS mid_l, r.mid AS mid_r FROM {{t}} l JOIN {{t}} r ON l.nik = r.nik AND l.mid < r.mid
+        UNION
+        SELECT l.mid, r.mid FROM (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) l
+        JOIN (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) r ON l.k = r.k AND l.mid < r.mid
+        WHERE {one_edit('l.nik', 'r.nik')}"""),
+}
 
 
 # EM passes: pairs that are mostly one person, leaving every comparison free in one of them

@@ -96,8 +96,10 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_PROBABILITY if trained else KEEP_PROBABILITY)
     calibrated = {}
     if trained:
+        counted = calibration.counted_level_pairs(con, linker, candidates.input_table)
         calibrated = calibration.calibrate(con, linker, predictions.physical_name, n, COMPARISON_NAMES,
-                              u_pairs=min(u_max_pairs or linkage_model.U_MAX_PAIRS, n * (n - 1) / 2))
+                              u_pairs=min(u_max_pairs or linkage_model.U_MAX_PAIRS, n * (n - 1) / 2),
+                              counted=counted)
     rule_names = list(candidates.rules)
     rule_case = " ".join(f"WHEN '{i}' THEN '{name}'" for i, name in enumerate(rule_names))
     gammas = ", ".join(f"gamma_{c}" for c in COMPARISON_NAMES)
