@@ -66,7 +66,7 @@ def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefin
                 "periods_written": dg.MetadataValue.json(result.periods_written),
                 "periods_reused": result.periods_reused,
                 "tables_rebuilt": dg.MetadataValue.json(result.tables_rebuilt),
-                "publish_stage_seconds": dg.MetadataValue.json(result.stage_seconds),
+                "stage seconds": dg.MetadataValue.json(result.stage_seconds),
             }
         )
 

@@ -3,13 +3,21 @@
 A Dagster logger (`progress_logger`) receives every event of the in-process run.
 When an asset step ends it prints the step, its duration and its row counts (for
 ingestion also rows per second); consecutive check steps are folded into one line
-per stage ("checks of registry: 7 passed in 8.7 s, slowest ..."). A failure is
-printed as soon as it happens, in one line. Counts only: no personal data.
+per stage ("checks of registry: 7 passed in 8.7 s, slowest ..."). An asset whose
+metadata has `stage seconds` (the registry's named stages, publication) gets a
+second line with them. A step still running after `heartbeat` seconds (60 by
+default, $DTKS_PROGRESS_HEARTBEAT; a registry step at 250k families takes minutes) is named with its
+elapsed time at every further interval, so a long month never looks stalled.
+A failure is printed as soon as it happens, in one line. Counts only: no
+personal data.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -23,6 +31,9 @@ except ImportError:  # pragma: no cover - a later Dagster moved it
 LOGGER_NAME = "dtks_progress"
 INDENT = "    "
 RUN_END = {"PIPELINE_SUCCESS", "PIPELINE_FAILURE", "PIPELINE_CANCELED"}
+HEARTBEAT_SECONDS = 60.0
+HEARTBEAT_ENV_VAR = "DTKS_PROGRESS_HEARTBEAT"  # seconds; 0 turns the "still running" lines off
+STAGE_SECONDS = "stage seconds"  # metadata key: {stage name: seconds} of an asset's named stages
 
 
 def failure_message(event) -> str:
@@ -55,15 +66,34 @@ class _Checks:
 class ProgressPrinter(logging.Handler):
     """Turns Dagster events into progress lines on `out`."""
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: TextIO | None = None, heartbeat: float | None = HEARTBEAT_SECONDS):
         super().__init__(level=logging.DEBUG)
         self.out = out
         self._materialized: dict[str, list[tuple[str, dict]]] = {}
         self._check_of_step: dict[str, tuple[str, str, bool, bool]] = {}
         self._checks: _Checks | None = None
+        self.heartbeat = heartbeat
+        self._running: dict[str, float] = {}  # step key -> monotonic start
+        self._print_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def _print(self, line: str) -> None:
-        print(INDENT + line, file=self.out or sys.stdout, flush=True)
+        with self._print_lock:  # the heartbeat thread prints too
+            print(INDENT + line, file=self.out or sys.stdout, flush=True)
+
+    def _start_ticker(self) -> None:
+        if self._ticker is None and self.heartbeat:
+            self._ticker = threading.Thread(target=self._tick, name="dtks-progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        """Every `heartbeat` seconds, name the steps that have run for at least that long."""
+        while not self._stop.wait(self.heartbeat):
+            now = time.monotonic()
+            for step, started in sorted(self._running.copy().items(), key=lambda kv: kv[1]):
+                if now - started >= self.heartbeat:
+                    self._print(f"{step:<34} still running ({_elapsed(now - started)})")
 
     def _flush_checks(self) -> None:
         group, self._checks = self._checks, None
@@ -89,6 +119,11 @@ class ProgressPrinter(logging.Handler):
     def _on_event(self, event) -> None:
         kind = event.event_type_value
         step = event.step_key or ""
+        if kind == "STEP_START":
+            self._running[step] = time.monotonic()
+            self._start_ticker()
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            self._running.pop(step, None)
         if kind == "ASSET_MATERIALIZATION":
             m = event.event_specific_data.materialization
             self._materialized.setdefault(step, []).append((m.asset_key.to_user_string(), dict(m.metadata)))
@@ -108,6 +143,8 @@ class ProgressPrinter(logging.Handler):
             self._print(f"FAILED {step}: {failure_message(event)}"[:300])
         elif kind in RUN_END:
             self._flush_checks()
+            self._running.clear()
+            self._stop.set()
 
     def _on_check(self, step: str, seconds: float) -> None:
         stage, name, passed, warn = self._check_of_step[step]
@@ -148,15 +185,34 @@ class ProgressPrinter(logging.Handler):
                 counts.append(f"{name.split('/', 1)[-1]} {rows:,}")
         label = assets[0][0] if len(assets) == 1 else f"{prefix} ({len(assets)} tables)"
         self._print(f"{label:<34} " + (f"{', '.join(counts)} in " if counts else "") + f"{seconds:.1f} s")
+        stages = next((_stages(metadata) for _, metadata in assets if _stages(metadata)), None)
+        if stages:
+            self._print(f"{'':<34} stages: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in stages))
 
 
-def progress_logger_def(out: TextIO | None = None) -> dg.LoggerDefinition:
+def _stages(metadata: dict) -> list[tuple[str, float]]:
+    """The `stage seconds` metadata of an asset as (stage, seconds), in the asset's order."""
+    item = metadata.get(STAGE_SECONDS)
+    value = getattr(item, "value", item)
+    if not isinstance(value, dict):
+        return []
+    return [(str(k), float(v)) for k, v in value.items() if isinstance(v, (int, float))]
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
+
+
+def progress_logger_def(out: TextIO | None = None, heartbeat: float | None = None) -> dg.LoggerDefinition:
     """A Dagster logger printing progress lines to `out` (default: stdout at print time)."""
+    if heartbeat is None:
+        heartbeat = float(os.environ.get(HEARTBEAT_ENV_VAR) or HEARTBEAT_SECONDS)
 
     @dg.logger(description="dtks run progress: one line per stage")
     def progress_logger(_init_context) -> logging.Logger:
         logger = logging.Logger(LOGGER_NAME, level=logging.DEBUG)
-        logger.addHandler(ProgressPrinter(out))
+        logger.addHandler(ProgressPrinter(out, heartbeat))
         return logger
 
     return progress_logger
