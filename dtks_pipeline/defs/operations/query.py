@@ -5,7 +5,8 @@ By default the query runs on the analyst-only file `<stem>_analyst.duckdb`
 data at all. `--full-access` opens the full published file instead (for staff
 cleared for personal data). Either file is opened read-only with DuckDB's
 external access disabled, so a query cannot ATTACH the other file or read
-files from disk (both files are self-contained: publish.py).
+files from disk (both files are self-contained: publish.py; a full file of the earlier layout,
+views over `<name>.parts/`, may read that folder until the next publication replaces it).
 
 Only reading statements are accepted: the SQL is parsed with DuckDB
 (`duckdb.extract_statements`) and must be exactly one SELECT (which includes
@@ -25,7 +26,7 @@ from typing import TextIO
 import duckdb
 import pandas as pd
 
-from dtks_pipeline.defs.operations.publish import analyst_path_for
+from dtks_pipeline.defs.operations.publish import analyst_path_for, legacy_parts_dir_for
 from dtks_pipeline.lib.formula_text import neutralise_frame
 
 ALLOWED = {duckdb.StatementType.SELECT}
@@ -67,6 +68,9 @@ def database_path(published: str | Path, full_access: bool) -> Path:
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True)
+    legacy = legacy_parts_dir_for(path)
+    if legacy.is_dir():  # a catalog of the earlier layout, until the next publication replaces it
+        con.execute("SET allowed_directories = ?", [[f"{legacy}/"]])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
