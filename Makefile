@@ -38,8 +38,10 @@ sample: $(DTKS_SOURCES)/2022-10
 demo: env sample
 	$(BIN)/dtks run --sources $(DTKS_SOURCES) --warehouse $(DTKS_WAREHOUSE)
 
+# Two pytest-xdist workers (2 cores: most of a month run is single-threaded Python); `--dist loadgroup`
+# keeps each shared month run on one worker, handed out first (dtks_pipeline_tests/conftest.py).
 test: env
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
 
 ui: env
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

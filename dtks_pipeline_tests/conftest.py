@@ -9,6 +9,38 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 
 
+# `make test` runs the suite on two pytest-xdist workers with `--dist loadgroup --no-loadscope-reorder`.
+# A session fixture that runs the monthly job is built once per worker that asks for it, and a module
+# fixture once per worker that runs a test of the module: every test that uses one of the shared month
+# runs goes to one worker, and the other tests of a module stay together. The groups of the shared runs
+# are handed out first (the longest units), so that neither worker ends the run alone on one of them.
+SHARED_RUNS = ("published_sample", "pipeline_months", "pipeline_sample")
+
+
+def _shared_run(item) -> str | None:
+    return next((name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())), None)
+
+
+def _group(item) -> str:
+    return _shared_run(item) or item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if not (hasattr(config, "workerinput") and config.getvalue("loadgroup")):
+        return
+    # An xdist worker: the order its collection is scheduled in (shared runs first), and the group as the
+    # node id's "@" suffix, which --dist loadgroup schedules by. (xdist 3.8 writes that suffix to
+    # `item._nodeid`, which pytest 9 no longer reads: its marks have no effect.)
+    from _pytest.nodeid import coerce_node_id
+
+    rank = {name: i for i, name in enumerate(SHARED_RUNS)}
+    items.sort(key=lambda item: rank.get(_shared_run(item), len(SHARED_RUNS)))
+    for item in items:
+        if "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{_group(item)}")
+
+
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory):
     """A small generated delivery root (3 months + _truth), made once per test session."""
