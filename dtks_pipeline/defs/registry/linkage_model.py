@@ -102,6 +102,10 @@ def _nik_dob() -> cl.CustomComparison:
                    NIK_EDIT_DOB_MISSING, 0.01, 2e-5),
             _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r", NIK_EDIT_SAME_DOB, 0.02, 5e-6),
             _level(nik_one_edit, NIK_EDIT_DOB_DIFFERS, 0.005, 2e-6),
+            # a row without a birth date whose NIK is two or three digits off (a car registered on a mistyped NIK):
+            # a neighbour born the same day in the kecamatan is as close, the name and the place decide
+            _level("(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL) AND length(nik_l) = length(nik_r) "
+                   "AND hamming(nik_l, nik_r) <= 3", "NIK two or three digits off, a birth date missing", 0.01, 2e-5),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
             _level(dob_close, "NIK differs, birth date one typo or day/month swapped", 0.01, 2e-4),
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.99975),
@@ -233,6 +237,8 @@ def blocking_rules() -> dict[str, object]:
         "nama_desa": block_on("nama_norm", "kode_desa"),
         # rows without a village code or birth date (Samsat): the rarest name token and the street
         "nama_inti_alamat": CustomRule("l.nama_inti = r.nama_inti AND l.street_key = r.street_key AND l.street_key <> ''"),
+        # rows whose address names the banjar but no street (Samsat, village lists): the rarest token and the banjar
+        "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> ''"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
     }

@@ -1,0 +1,66 @@
+"""A car registered on a NIK mistyped in several digits, its address naming only the banjar and the
+village, links to its owner; a namesake's car elsewhere does not. Small handmade export, real DuckDB
+(the model keeps its prior m/u values below linkage_model.MIN_TRAINING_MENTIONS: deterministic)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dtks_pipeline.defs.registry import build as build_mod
+from dtks_pipeline.lib import warehouse
+from dtks_pipeline_tests.registry.staging_fixture import DESA_A, DESA_B, dtks_row, nik, nokk, write_staging
+
+PERIOD = "2022-10"
+NAME = "I WAYAN SUWECA"
+NIK_OWNER = nik("01", "1970-12-22", "L", 217)
+NIK_THREE_OFF = NIK_OWNER[:6] + "13" + NIK_OWNER[8:10] + "9" + NIK_OWNER[11:]   # day 22 -> 13, year 70 -> 90
+
+
+def _owner(id_art: str, id_dtks: str, family: int, nik_: str, kode_desa: str, banjar: str) -> dict:
+    row = dtks_row(id_art, id_dtks, nokk(family), nik_, NAME, "L", "1970-12-22", 1, kode_desa=kode_desa,
+                   alamat="JL. SETIA BUDI NO. 65")
+    row["banjar"] = banjar
+    return row
+
+
+def _car(nik_: str, alamat: str, no_polisi: str) -> dict:
+    return dict(no_polisi=no_polisi, nik_pemilik=nik_, nama_pemilik=NAME, alamat_pemilik=alamat,
+                jenis_kendaraan="SUV", warna_tnkb="HITAM", status="AKTIF", mobil_pribadi=True)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    con = warehouse.connect(tmp_path_factory.mktemp("samsat") / "w.duckdb")
+    write_staging(con, "dtks", PERIOD, [
+        _owner("A1", "H1", 1, NIK_OWNER, DESA_A, "BANJAR DINAS KAJA"),
+        # a namesake born another year in another village
+        _owner("B1", "H2", 2, nik("01", "1981-04-09", "L", 330), DESA_B, "BANJAR DINAS KELOD"),
+    ])
+    write_staging(con, "samsat_kendaraan", PERIOD, [
+        _car(NIK_THREE_OFF, "BANJAR DINAS KAJA, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 1 AA"),
+        # a third man of that name, not in the DTKS: another banjar and village, NIK far from both
+        _car(nik("01", "1955-01-30", "L", 901), "BANJAR DINAS KANGIN, DESA SUMBERKIMA, KEC. GEROKGAK", "DK 2 AA"),
+    ])
+    built = build_mod.build_registry(con, PERIOD)
+    con.close()
+    return built
+
+
+def _link(result, source: str, row: int) -> pd.Series:
+    links = result.person_links
+    return links[(links["source"] == source) & (links["source_row"] == row)].iloc[0]
+
+
+def test_three_digits_off_with_banjar_and_village_links_to_the_owner(result):
+    assert sum(a != b for a, b in zip(NIK_OWNER, NIK_THREE_OFF)) == 3
+    car = _link(result, "samsat_kendaraan", 1)
+    assert car["person_id"] == _link(result, "dtks", 1)["person_id"]
+    assert car["match_rule"] == "NIK_BEDA" and car["match_score"] >= 0.99
+    excluded = result.exclusions[result.exclusions["reason_code"] == "MAMPU_MOBIL"]
+    cards = result.families.set_index("family_id")["nokk"]
+    assert {cards[f] for f in excluded["family_id"]} == {nokk(1)}
+
+
+def test_a_namesake_outside_dtks_elsewhere_is_not_found(result):
+    car = _link(result, "samsat_kendaraan", 2)
+    assert pd.isna(car["person_id"]) and car["match_rule"] == "TIDAK_DITEMUKAN"
