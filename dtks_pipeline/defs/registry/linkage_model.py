@@ -18,7 +18,8 @@ assumes the comparisons independent given the match status):
   neighbours"). Levels: NIK equal (birth dates agreeing or not); NIK one edit
   (a substitution or adjacent swap) where exactly one row's NIK contradicts its
   own birth date and sex (typo evidence), with the same birth date (neighbour
-  or typo: the model learns how often each), or else; NIKs further apart with
+  or typo: the model learns how often each), or else; a row without a birth
+  date (Samsat) whose NIK is two or three digits off; NIKs further apart with
   the same birth date, a close one (day and month swapped, one digit of the
   date mistyped), or else.
 - `nama`: exact (term-frequency adjusted: thousands of "I MADE SUDARMA" earn
