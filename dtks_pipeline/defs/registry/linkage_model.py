@@ -118,8 +118,10 @@ def _abbreviates(short: str, long: str) -> str:
     """`short` is how an operator may shorten `long`: its letters in order, from the same first letter
     ("L" for LUH, "WYN" for WAYAN, "GST" for GUSTI; "ANAK" inside a doubled "AANAK"). No list of
     abbreviations: any shortening that keeps the letters' order counts, and EM learns what it is worth."""
-    return (f"(length({short}) < length({long}) AND left({short}, 1) = left({long}, 1) "
-            f"AND regexp_full_match({long}, array_to_string(string_split({short}, ''), '.*') || '.*'))")
+    # CASE, not AND: DuckDB evaluates both sides of an AND in a projection, compiling a regex for every pair
+    return (f"(CASE WHEN length({short}) < length({long}) AND left({short}, 1) = left({long}, 1) "
+            f"THEN regexp_full_match({long}, array_to_string(string_split({short}, ''), '.*') || '.*') "
+            f"ELSE false END)")
 
 
 def _nama() -> cl.CustomComparison:
