@@ -42,3 +42,10 @@ def test_masked_preview_hides_personal_data():
     assert out.loc[0, "nama"] == "N. M. S."
     assert "tgl_lahir" not in out.columns
     assert "SARI" not in masking.preview_markdown(frame)
+
+
+def test_previous_period_crosses_the_year():
+    from dtks_pipeline.lib.periods import previous_period
+
+    assert previous_period("2022-11") == "2022-10"
+    assert previous_period("2023-01") == "2022-12"

@@ -10,7 +10,7 @@ import pytest
 from dtks_pipeline.defs.operations.assets import PUBLISHED_KEY
 from dtks_pipeline.defs.operations.delivery import AGENCY_FILES, delivery_status
 from dtks_pipeline.defs.operations.jobs import MONTHLY_JOB_NAME
-from dtks_pipeline.defs.operations.schedules import monthly_schedule, previous_period
+from dtks_pipeline.defs.operations.schedules import monthly_schedule, period_before
 from dtks_pipeline.defs.operations.sensors import delivery_sensor
 from dtks_pipeline.defs.shared import SourcesResource
 
@@ -155,7 +155,7 @@ def test_schedule_skips_an_empty_month(tmp_path, instance):
     assert isinstance(result, dg.SkipReason) and "2022-11: nothing delivered" in result.skip_message
 
 
-def test_previous_period_uses_bali_time():
-    assert previous_period(dt.datetime(2023, 1, 5, 2, tzinfo=WITA)) == "2022-12"
+def test_period_before_uses_bali_time():
+    assert period_before(dt.datetime(2023, 1, 5, 2, tzinfo=WITA)) == "2022-12"
     # 2022-11-30 20:00 UTC is already 1 December 04:00 in Bali.
-    assert previous_period(dt.datetime(2022, 11, 30, 20, tzinfo=dt.timezone.utc)) == "2022-11"
+    assert period_before(dt.datetime(2022, 11, 30, 20, tzinfo=dt.timezone.utc)) == "2022-11"

@@ -25,7 +25,7 @@ TIMEZONE = "Asia/Makassar"
 CRON = "0 2 5 * *"  # 02:00 on the 5th
 
 
-def previous_period(when: dt.datetime) -> str:
+def period_before(when: dt.datetime) -> str:
     """The month before `when`'s month, in Bali's time zone: 2022-12-05 02:00 -> '2022-11'."""
     local = when.astimezone(ZoneInfo(TIMEZONE)) if when.tzinfo else when
     last_day_before = local.date().replace(day=1) - dt.timedelta(days=1)
@@ -42,7 +42,7 @@ def previous_period(when: dt.datetime) -> str:
 )
 def monthly_schedule(context: dg.ScheduleEvaluationContext, sources: SourcesResource):
     when = context.scheduled_execution_time or dt.datetime.now(ZoneInfo(TIMEZONE))
-    period = previous_period(when)
+    period = period_before(when)
     if period < FIRST_MONTH:
         return dg.SkipReason(f"{period} is before the first month {FIRST_MONTH}")
     if not delivered_files(Path(sources.root) / period):

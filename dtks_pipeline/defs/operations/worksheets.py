@@ -29,6 +29,7 @@ from openpyxl.utils import get_column_letter
 import dtks_pipeline
 from dtks_pipeline.lib.formula_text import looks_like_formula
 from dtks_pipeline.lib.masking import mask_id_value
+from dtks_pipeline.lib.periods import previous_period
 
 UNKNOWN_VILLAGE = "0000000000"
 
@@ -38,11 +39,6 @@ SHEETS: dict[str, list[str]] = {
     "DAFTAR_TUNGGU": ["PROGRAM", "URUTAN", "FAMILY_ID", "NOKK", "NIK_KEPALA", "NAMA_KEPALA", "DESIL"],
 }
 ANSWER_COLUMNS = ["VERIFIKASI", "CATATAN_DESA"]
-
-
-def previous_period(period: str) -> str:
-    year, month = map(int, period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> set[str]:

@@ -65,6 +65,7 @@ import pandas as pd
 
 from dtks_pipeline.defs.payout.programs import Program
 from dtks_pipeline.lib.warehouse import table_exists
+from dtks_pipeline.lib.periods import previous_period
 
 FAMILY_REASONS = ("MAMPU_MOBIL", "MAMPU_DESA", "TIDAK_DITEMUKAN")
 PERSON_REASONS = ("MENINGGAL", "PINDAH")
@@ -128,11 +129,6 @@ def load_registry_month(con: duckdb.DuckDBPyConnection, period: str, sector_sour
     held = con.execute("SELECT family_id, reason_code FROM payout.held WHERE period = ?", [period]).df() if table_exists(
         con, "payout.held") else None
     return RegistryMonth(period, families, persons, exclusions, sector, held)
-
-
-def previous_period(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
 def month_end(period: str) -> pd.Timestamp:

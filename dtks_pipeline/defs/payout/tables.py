@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from dtks_pipeline.defs.payout.allocation import Allocation, previous_period
+from dtks_pipeline.defs.payout.allocation import Allocation
+from dtks_pipeline.lib.periods import previous_period
 from dtks_pipeline.defs.payout.programs import Program
 from dtks_pipeline.lib.warehouse import replace_period, table_exists, transaction
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from dtks_pipeline.defs.payout.allocation import previous_period
+from dtks_pipeline.lib.periods import previous_period
 from dtks_pipeline.defs.payout.programs import Program, ProgramConfigError, load_programs
 from dtks_pipeline.lib.warehouse import table_exists
 

@@ -23,13 +23,9 @@ import pandas as pd
 
 from dtks_pipeline.defs.quality.suites import SUITES
 from dtks_pipeline.lib.warehouse import table_exists
+from dtks_pipeline.lib.periods import previous_period
 
 ID_COLUMNS = ("nik", "nokk", "recipient_nik", "nik_pemilik")
-
-
-def previous_period(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
 def mask_id_shape(values: pd.Series) -> pd.Series:

@@ -33,6 +33,7 @@ from dtks_pipeline.defs.registry import (
 )
 from dtks_pipeline.defs.registry.survivorship import FAMILY_KEYS, PERSON_KEYS
 from dtks_pipeline.lib.warehouse import table_exists
+from dtks_pipeline.lib.periods import previous_period
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,6 @@ class RegistryBuild:
             FROM {self.mentions_table} m LEFT JOIN {self.links_table} l USING (mid)
             LEFT JOIN {families_mod.PERSONS_TABLE} p ON p.cid = l.cid
             ORDER BY m.record_key, m.mid""").df()
-
-
-def previous_period(period: str) -> str:
-    ts = pd.Period(period, freq="M") - 1
-    return ts.strftime("%Y-%m")
 
 
 def check_previous_month(con: duckdb.DuckDBPyConnection, period: str) -> str | None:
