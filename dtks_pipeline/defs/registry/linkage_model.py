@@ -241,7 +241,11 @@ def blocking_rules() -> dict[str, object]:
         # rows without a village code or birth date (Samsat): the rarest name token and the street
         "nama_inti_alamat": CustomRule("l.nama_inti = r.nama_inti AND l.street_key = r.street_key AND l.street_key <> ''"),
         # rows whose address names the banjar but no street (Samsat, village lists): the rarest token and the banjar
-        "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> ''"),
+        # (banjar names repeat from village to village: the village too, by code or named in the address)
+        "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> '' "
+                                       "AND (coalesce(l.kode_desa = r.kode_desa, false) "
+                                       "OR (r.desa_key IS NOT NULL AND contains(l.alamat_key, r.desa_key)) "
+                                       "OR (l.desa_key IS NOT NULL AND contains(r.alamat_key, l.desa_key)))"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
     }
