@@ -1,10 +1,8 @@
 """Copies of a warehouse built once per session, for the tests that run or re-run a month on it.
 
-Only the working files (`work/`: the working DuckDB file and the month records) are copied:
-a published catalog names its month parts by absolute path, so a copied catalog would still
-read the fixture's parts (and the pipeline's own readers, allowed only the parts folder beside
-the catalog, refuse them). `publish_copy=True` publishes the copy (a catalog, parts and an
-analyst file of its own), as the last month's run left it.
+Only the working files (`work/`: the working DuckDB file and the month records) are copied, so
+that a test's runs start from the fixture's working state. `publish_copy=True` publishes the copy
+(a published file and an analyst file of its own), as the last month's run left it.
 """
 from __future__ import annotations
 
