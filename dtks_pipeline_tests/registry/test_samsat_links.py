@@ -13,6 +13,8 @@ from dtks_pipeline_tests.registry.staging_fixture import DESA_A, DESA_B, dtks_ro
 PERIOD = "2022-10"
 NAME = "I WAYAN SUWECA"
 NIK_OWNER = nik("01", "1970-12-22", "L", 217)
+DESA_GEROKGAK = "5108012009"
+NIK_GEROKGAK = nik("01", "1966-07-22", "L", 418)
 NIK_THREE_OFF = NIK_OWNER[:6] + "13" + NIK_OWNER[8:10] + "9" + NIK_OWNER[11:]   # day 22 -> 13, year 70 -> 90
 
 
@@ -35,11 +37,16 @@ def result(tmp_path_factory):
         _owner("A1", "H1", 1, NIK_OWNER, DESA_A, "BANJAR DINAS KAJA"),
         # a namesake born another year in another village
         _owner("B1", "H2", 2, nik("01", "1981-04-09", "L", 330), DESA_B, "BANJAR DINAS KELOD"),
+        # a namesake in the village that gives its kecamatan its name (Desa Gerokgak, Kec. Gerokgak)
+        _owner("C1", "H3", 3, NIK_GEROKGAK, DESA_GEROKGAK, "BANJAR DINAS KAJA"),
     ])
     write_staging(con, "samsat_kendaraan", PERIOD, [
         _car(NIK_THREE_OFF, "BANJAR DINAS KAJA, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 1 AA"),
         # a third man of that name, not in the DTKS: another banjar and village, NIK far from both
         _car(nik("01", "1955-01-30", "L", 901), "BANJAR DINAS KANGIN, DESA SUMBERKIMA, KEC. GEROKGAK", "DK 2 AA"),
+        # a fourth, not in the DTKS, NIK three digits from C1's, same banjar name in another village of that kecamatan
+        _car(NIK_GEROKGAK[:6] + "13" + NIK_GEROKGAK[8:10] + "9" + NIK_GEROKGAK[11:],
+             "BANJAR DINAS KAJA, DESA PEJARAKAN, KEC. GEROKGAK", "DK 3 AA"),
     ])
     built = build_mod.build_registry(con, PERIOD)
     con.close()
@@ -63,4 +70,9 @@ def test_three_digits_off_with_banjar_and_village_links_to_the_owner(result):
 
 def test_a_namesake_outside_dtks_elsewhere_is_not_found(result):
     car = _link(result, "samsat_kendaraan", 2)
+    assert pd.isna(car["person_id"]) and car["match_rule"] == "TIDAK_DITEMUKAN"
+
+
+def test_the_kecamatan_named_in_an_address_is_not_its_village(result):
+    car = _link(result, "samsat_kendaraan", 3)
     assert pd.isna(car["person_id"]) and car["match_rule"] == "TIDAK_DITEMUKAN"

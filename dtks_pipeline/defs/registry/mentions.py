@@ -28,7 +28,7 @@ model compares, all computed from the data itself:
   exploding blocking rule);
 - `nik_konsisten`: the NIK's birth part (DDMMYY, +40 for women) agrees with
   the row's own birth date and sex;
-- `kecamatan`, `desa_key` (the village's name, letters only), `alamat_key`,
+- `kecamatan`, `desa_key` (the village's name, letters only), `alamat_key` (the address up to its kecamatan),
   `street_key`, `banjar_key`: the place, for rows that have a village code
   and for Samsat rows whose address names the village and banjar in words;
 - `nokk_blok`: the NOKK as a blocking key, empty for a card carried by more
@@ -120,6 +120,11 @@ def _prev_registry_sql(prev_period: str | None) -> str:
            CAST(NULL AS BIGINT) AS source_row, 'REG' AS role, nik, nokk, nama, jenis_kelamin AS jk, tgl_lahir,
            hub_kel, kode_desa, person_id AS prev_person_id
     FROM registry.persons WHERE period = '{prev_period}'"""
+
+
+# The address up to its kecamatan ("..., DESA BUBUNAN, KEC. SERIRIT"): a village is looked for in the address by
+# name, and a kecamatan named like one of its villages (Seririt, Banjar, Sawan) would otherwise count as it.
+_ADDRESS_BEFORE_KECAMATAN = "regexp_replace(upper(m.alamat), '\\bKEC(AMATAN)?\\b.*$', '')"
 
 
 def _letters(expr: str) -> str:
@@ -241,7 +246,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            strftime(m.tgl_lahir, '%Y%m%d') AS dob_s,
            substr(m.kode_desa, 1, 6) AS kecamatan,
            nullif(v.desa_key, '') AS desa_key,
-           {_letters('m.alamat')} AS alamat_key,
+           {_letters(_ADDRESS_BEFORE_KECAMATAN)} AS alamat_key,
            regexp_replace(upper(CASE WHEN regexp_matches(upper(split_part(coalesce(m.alamat, ''), ',', 1)),
                                                           '^\\s*(BANJAR|BR\\.|DUSUN)')
                                      THEN '' ELSE split_part(coalesce(m.alamat, ''), ',', 1) END),
