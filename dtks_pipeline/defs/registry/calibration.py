@@ -46,6 +46,8 @@ import logging
 import duckdb
 import numpy as np
 
+from dtks_pipeline.defs.registry import linkage_model
+
 log = logging.getLogger(__name__)
 
 ITERATIONS = 100       # alternations of prior and u (converges in tens)
@@ -91,8 +93,6 @@ def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float) -
 def counted_level_pairs(con: duckdb.DuckDBPyConnection, linker, input_table: str) -> dict[tuple[str, int], int]:
     """(comparison, gamma) -> how many pairs of the input sit at that level, for the levels whose pairs are all
     found by a join (`linkage_model.COUNTED_LEVELS`); a covered level without pairs counts 0."""
-    from dtks_pipeline.defs.registry import linkage_model
-
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in linkage_model.SPLINK_COLUMNS)
     out: dict[tuple[str, int], int] = {}

@@ -43,10 +43,9 @@ assumes the comparisons independent given the match status):
   banjar, same village are one household's evidence, strongly correlated):
   NOKK equal; NOKK one edit; where one row has no card: same village (by
   code, or named in the other's address) and the same street or banjar, same
-  village, same kecamatan, elsewhere; two different cards at one address
-  (same village and street: a re-issued card, or two households of one
-  compound); else (two different cards elsewhere: the NIK already carries
-  the kecamatan, a shared village would count its evidence twice).
+  village, same kecamatan, elsewhere; else (two different cards, wherever
+  they are: the NIK already carries the kecamatan, a shared village would
+  count its evidence twice).
 """
 from __future__ import annotations
 
@@ -193,9 +192,26 @@ def _jenis_kelamin() -> cl.CustomComparison:
     )
 
 
+def _village_shared(col) -> str:
+    """Both rows in one village: by code, or the village of one named in the other's address.
+    `col(name, side)` spells a column of one side (comparison levels: kode_desa_l; blocking rules: l.kode_desa)."""
+    code_l, code_r = col("kode_desa", "l"), col("kode_desa", "r")
+    key_l, key_r = col("desa_key", "l"), col("desa_key", "r")
+    addr_l, addr_r = col("alamat_key", "l"), col("alamat_key", "r")
+    return (f"(coalesce({code_l} = {code_r}, false) OR ({key_r} IS NOT NULL AND contains({addr_l}, {key_r})) "
+            f"OR ({key_l} IS NOT NULL AND contains({addr_r}, {key_l})))")
+
+
+def _suffixed(name: str, side: str) -> str:
+    return f"{name}_{side}"
+
+
+def _prefixed(name: str, side: str) -> str:
+    return f"{side}.{name}"
+
+
 def _tempat() -> cl.CustomComparison:
-    same_village = ("(coalesce(kode_desa_l = kode_desa_r, false) OR (desa_key_r IS NOT NULL AND contains(alamat_key_l, desa_key_r)) "
-                    "OR (desa_key_l IS NOT NULL AND contains(alamat_key_r, desa_key_l)))")
+    same_village = _village_shared(_suffixed)
     same_street = ("(coalesce(street_key_l <> '' AND street_key_l = street_key_r, false) "
                    "OR coalesce(banjar_key_l <> '' AND banjar_key_l = banjar_key_r, false))")
     return cl.CustomComparison(
@@ -214,10 +230,8 @@ def _tempat() -> cl.CustomComparison:
                    0.08, 6e-3),
             _level("(nokk_l IS NULL OR nokk_r IS NULL) AND kecamatan_l = kecamatan_r",
                    "no NOKK to compare, same kecamatan", 0.275, 0.5),
-            # two family cards that differ but one address: a card re-issued or mistyped beyond one edit, or
-            # two households of one compound; EM learns which is commoner (the street key carries the house
-            # number, so it is close to one household; the village alone is left out: the NIK already
-            # carries the kecamatan, and a shared village would count that evidence twice)
+            # two family cards that differ: two households, whatever the place (the NIK already carries the
+            # kecamatan, so a shared village would count the NIK's evidence twice)
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.496),
         ],
     )
@@ -243,9 +257,7 @@ def blocking_rules() -> dict[str, object]:
         # rows whose address names the banjar but no street (Samsat, village lists): the rarest token and the banjar
         # (banjar names repeat from village to village: the village too, by code or named in the address)
         "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> '' "
-                                       "AND (coalesce(l.kode_desa = r.kode_desa, false) "
-                                       "OR (r.desa_key IS NOT NULL AND contains(l.alamat_key, r.desa_key)) "
-                                       "OR (l.desa_key IS NOT NULL AND contains(r.alamat_key, l.desa_key)))"),
+                                       f"AND {_village_shared(_prefixed)}"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
     }
