@@ -108,6 +108,10 @@ def _nik_dob() -> cl.CustomComparison:
                    "AND hamming(nik_l, nik_r) <= 3", "NIK two or three digits off, a birth date missing", 0.01, 2e-5),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
             _level(dob_close, "NIK differs, birth date one typo or day/month swapped", 0.01, 2e-4),
+            # birth dates apart and the NIK equal outside its birth part (region and serial): the NIK typed from
+            # the damaged birth date, or two people of one kecamatan with one serial; u says how common serials are
+            _level("nik_luar_lahir_l = nik_luar_lahir_r", "NIK equal outside its birth part, birth dates differ",
+                   0.005, 1e-4),
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.99975),
         ],
     )
@@ -175,6 +179,9 @@ def _nama() -> cl.CustomComparison:
             _level(inti_in_other, "the rarest token of one name in the other", 0.02, 1e-2),
             _level(inti_close, "the rarest token of one name within Jaro-Winkler 0.88 of a token of the other",
                    0.02, 1e-2),
+            # any token in common (a given name replaced, a surname kept): common tokens make it common among
+            # strangers, and u says what it is worth in this month's names
+            _level("list_has_any(nama_tok_l, nama_tok_r)", "the names share a token", 0.01, 0.1),
             cll.ElseLevel().configure(m_probability=0.01, u_probability=0.983),
         ],
     )
@@ -260,6 +267,8 @@ def blocking_rules() -> dict[str, object]:
                                        f"AND {_village_shared(_prefixed)}"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
+        # a row whose NIK and birth date were damaged together: the rest of its NIK, where that is selective
+        "nik_luar_lahir": block_on("nik_luar_lahir_blok"),
     }
 
 
@@ -288,7 +297,8 @@ def deterministic_rules() -> list:
 
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_sig", "nama_canon_sig", "nama_inti",
-                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok"]
+                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
+                  "nik_luar_lahir", "nik_luar_lahir_blok"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

@@ -32,7 +32,13 @@ model compares, all computed from the data itself:
   `street_key`, `banjar_key`: the place, for rows that have a village code
   and for Samsat rows whose address names the village and banjar in words;
 - `nokk_blok`: the NOKK as a blocking key, empty for a card carried by more
-  than `MAX_FAMILY_MENTIONS` mentions (a placeholder, not a family).
+  than `MAX_FAMILY_MENTIONS` mentions (a placeholder, not a family);
+- `nik_luar_lahir`: the NIK without its birth part (region and serial, digits
+  1-6 and 13-16), and `nik_luar_lahir_blok` the same as a blocking key, empty
+  when more than `MAX_PERSON_MENTIONS` mentions share it. Where serials are
+  few (the first person registered on a date in a kecamatan is 0001) nearly
+  every key is shared by hundreds and blocks nothing; where they spread, two
+  rows whose birth date and NIK were damaged together still meet.
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
@@ -69,11 +75,14 @@ MENTION_COLUMNS: dict[str, str] = {
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
-    "nokk_blok": "VARCHAR",
+    "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR",
 }
 # A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
 # export): it is no blocking key, or one card would make millions of candidate pairs.
 MAX_FAMILY_MENTIONS = 60
+# One person's mentions in a month (DTKS, village, Dukcapil, Samsat, sector rows) are a handful: a person-level
+# key (the NIK outside its birth part) shared by more than this is common, not evidence, and no blocking key.
+MAX_PERSON_MENTIONS = 12
 
 _SOURCES_SQL = """
     SELECT 'dtks' AS source, period AS source_period, source_file, source_row, 'REG' AS role,
@@ -162,6 +171,11 @@ def _carried_sql(raw: str) -> str:
     GROUP BY r.mid"""
 
 
+def _selective(key: str, most: int) -> str:
+    """`key` as a blocking key: empty where more than `most` mentions share it."""
+    return f"CASE WHEN count(*) OVER (PARTITION BY {key}) <= {most} THEN {key} END"
+
+
 def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = None) -> str:
     """Create table `MENTIONS` (MENTION_COLUMNS) from the views in_<source> (inputs.register_inputs)
     and the previous month's registry; return its name."""
@@ -176,6 +190,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
         f" OR (jk IS NULL AND substr(nik, 7, 6) IN ({nik_typos.nik_birth_part('tgl_lahir', chr(39) + 'L' + chr(39))},"
         f" {nik_typos.nik_birth_part('tgl_lahir', chr(39) + 'P' + chr(39))}))))"
     )
+    nik_luar_lahir = "CASE WHEN length(trim(m.nik)) = 16 THEN substr(trim(m.nik), 1, 6) || substr(trim(m.nik), 13) END"
     has_keys = table_exists(con, "registry.person_keys")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE registry_mentions_raw AS
@@ -252,8 +267,9 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
                                      THEN '' ELSE split_part(coalesce(m.alamat, ''), ',', 1) END),
                           '[^A-Z0-9]', '', 'g') AS street_key,
            {_banjar_key_sql()} AS banjar_key,
-           CASE WHEN count(*) OVER (PARTITION BY nullif(trim(m.nokk), '')) <= {MAX_FAMILY_MENTIONS}
-                THEN nullif(trim(m.nokk), '') END AS nokk_blok
+           {_selective("nullif(trim(m.nokk), '')", MAX_FAMILY_MENTIONS)} AS nokk_blok,
+           {nik_luar_lahir} AS nik_luar_lahir,
+           {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
     return MENTIONS
