@@ -21,7 +21,9 @@ assumes the comparisons independent given the match status):
   or typo: the model learns how often each), or else; a row without a birth
   date (Samsat) whose NIK is two or three digits off; NIKs further apart with
   the same birth date, a close one (day and month swapped, one digit of the
-  date mistyped), or else.
+  date mistyped); birth dates apart but the NIK equal outside its birth part
+  (region and serial: a NIK typed from a damaged birth date; where serials are
+  few, u makes it worth little); else.
 - `nama`: exact (term-frequency adjusted: thousands of "I MADE SUDARMA" earn
   little); one name's tokens all inside the other (a title, a prefix or a
   birth-order name dropped, order changed; adjusted by the frequency of the
@@ -32,18 +34,22 @@ assumes the comparisons independent given the match status):
   order: KMG ~ KOMANG) or within Jaro-Winkler 0.88; every token of the
   shorter name within Jaro-Winkler 0.88 of one of the other's, in any order
   (a swapped and mistyped name: "VOY KATELIN" / "KATDLIN VOY"); the whole
-  names within two edits; the rarest token of
+  names within two edits; the letters of one whole name in order inside the
+  other's (tokens fused, vowels dropped: "IWAYANARIMBAWA" / "I WAYAN ARMBW");
+  the rarest token of
   either name among the other's tokens (the other's own rarest token may be
   the damaged one); the rarest token of either within Jaro-Winkler 0.88 of
-  one of the other's tokens (typos, dropped vowels); else. Birth-order names and titles need no
+  one of the other's tokens (typos, dropped vowels); any token shared (a
+  given name replaced; common tokens make it common among strangers too, and
+  u weighs it); else. Birth-order names and titles need no
   list: they are the common tokens, so they are never a name's rarest token
   and their agreement earns what their frequency says.
 - `jenis_kelamin`: equal or not.
 - `tempat`: the family card and the place in one comparison (same card, same
   banjar, same village are one household's evidence, strongly correlated):
   NOKK equal; NOKK one edit; where one row has no card: same village (by
-  code, or named in the other's address) and the same street or banjar, same
-  village, same kecamatan, elsewhere; else (two different cards, wherever
+  code, or named in the other's address) and the same street with its house
+  number, the same village and banjar, same village, same kecamatan, elsewhere; else (two different cards, wherever
   they are: the NIK already carries the kecamatan, a shared village would
   count its evidence twice).
 """
@@ -155,6 +161,11 @@ def _nama() -> cl.CustomComparison:
     inti_in_other = "(list_contains(nama_tok_r, nama_inti_l) OR list_contains(nama_tok_l, nama_inti_r))"
     inti_close = ("(list_max(list_transform(nama_canon_r, lambda t: jaro_winkler_similarity(nama_inti_l, t))) >= 0.88 "
                   "OR list_max(list_transform(nama_canon_l, lambda t: jaro_winkler_similarity(nama_inti_r, t))) >= 0.88)")
+    fused_l, fused_r = "replace(nama_norm_l, ' ', '')", "replace(nama_norm_r, ' ', '')"
+    # (a letter of the shorter missing from the other's letters rules it out before any regex is compiled)
+    letters_in_order = (f"(least(length({fused_l}), length({fused_r})) >= 5 AND ("
+                        f"CASE WHEN (nama_huruf_l & ~nama_huruf_r) = 0 THEN {_abbreviates(fused_l, fused_r)} ELSE false END "
+                        f"OR CASE WHEN (nama_huruf_r & ~nama_huruf_l) = 0 THEN {_abbreviates(fused_r, fused_l)} ELSE false END))")
     return cl.CustomComparison(
         output_column_name="nama",
         comparison_description="name tokens (frequencies learned from the month's data)",
@@ -174,6 +185,9 @@ def _nama() -> cl.CustomComparison:
             # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
             _level(f"damerau_levenshtein(replace(nama_norm_l, ' ', ''), replace(nama_norm_r, ' ', '')) <= 2 "
                    "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
+            # tokens fused and letters dropped ("IWAYANARIMBAWA" / "I WAYAN ARMBW"): every letter of one whole
+            # name, in order, inside the other's (the abbreviation test on the names without their spaces)
+            _level(letters_in_order, "the letters of one whole name in order inside the other's", 0.02, 2e-3),
             # (also the exact level Splink's term-frequency adjustment on nama_inti refers to)
             _level("nama_inti_l = nama_inti_r", "rarest tokens equal", 0.03, 1e-2),
             _level(inti_in_other, "the rarest token of one name in the other", 0.02, 1e-2),
@@ -219,8 +233,8 @@ def _prefixed(name: str, side: str) -> str:
 
 def _tempat() -> cl.CustomComparison:
     same_village = _village_shared(_suffixed)
-    same_street = ("(coalesce(street_key_l <> '' AND street_key_l = street_key_r, false) "
-                   "OR coalesce(banjar_key_l <> '' AND banjar_key_l = banjar_key_r, false))")
+    same_street = "coalesce(street_key_l <> '' AND street_key_l = street_key_r, false)"
+    same_banjar = "coalesce(banjar_key_l <> '' AND banjar_key_l = banjar_key_r, false)"
     return cl.CustomComparison(
         output_column_name="tempat",
         comparison_description="family card and place (one comparison: one household's evidence)",
@@ -231,8 +245,11 @@ def _tempat() -> cl.CustomComparison:
             _level("nokk_l = nokk_r", "NOKK equal", 0.5, 2e-5),
             _level(one_edit("nokk_l", "nokk_r"), "NOKK one edit", 0.02, 2e-5),
             # a row without a family card (Samsat, Dukcapil deaths, sector lists): the place speaks
+            # the street keeps its house number: one house is rarer than one banjar, and u learns by how much
             _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village} AND {same_street}",
-                   "no NOKK to compare, same village and street or banjar", 0.1, 2e-3),
+                   "no NOKK to compare, same village and street", 0.06, 2e-4),
+            _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village} AND {same_banjar}",
+                   "no NOKK to compare, same village and banjar", 0.06, 2e-3),
             _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village}", "no NOKK to compare, same village",
                    0.08, 6e-3),
             _level("(nokk_l IS NULL OR nokk_r IS NULL) AND kecamatan_l = kecamatan_r",
@@ -296,7 +313,7 @@ def deterministic_rules() -> list:
     return [block_on("nik", "nama_norm"), block_on("nokk", "nama_norm", "tgl_lahir")]
 
 
-SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_sig", "nama_canon_sig", "nama_inti",
+SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
                   "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
                   "nik_luar_lahir", "nik_luar_lahir_blok"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]

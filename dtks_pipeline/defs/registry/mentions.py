@@ -13,6 +13,8 @@ model compares, all computed from the data itself:
 - `nama_norm`: the name upper-cased, letters only, spaces collapsed (no list
   of abbreviations: how much a token is worth is learned from its frequency);
   `nama_tok` its tokens, `nama_ini` their first letters (a bit set),
+  `nama_huruf` every letter of the name (a bit set: a cheap test before the
+  letters-in-order comparison),
   `nama_canon` the tokens with abbreviations expanded: a 2-4 letter token
   without a vowel after its first letter whose letters all appear in order
   in an at least as frequent token with the same
@@ -72,7 +74,7 @@ MENTION_COLUMNS: dict[str, str] = {
     "desil_usulan": "INTEGER", "tgl_event": "DATE", "pindah_keluar": "BOOLEAN", "kode_tujuan": "VARCHAR",
     "mobil_pribadi": "BOOLEAN", "prev_person_id": "VARCHAR", "carried_mid": "BIGINT",
     # features of the linkage model
-    "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
+    "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_huruf": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
     "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR",
@@ -255,6 +257,8 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            m.prev_person_id, m.carried_mid,
            m.nama_norm, m.nama_tok,
            m.nama_canon, m.nama_ini, m.nama_sig, m.nama_canon_sig,
+           list_reduce(list_transform(string_split(replace(m.nama_norm, ' ', ''), ''),
+                                      lambda c: 1::INTEGER << (ascii(c) - 65)), lambda a, b: a | b) AS nama_huruf,
            m.nama_inti,
            {nik_keys} AS nik_keys,
            {konsisten} AS nik_konsisten,
