@@ -45,7 +45,8 @@ from pathlib import Path
 FIRST_MONTH = "2022-10"
 RSS_SAMPLE_SECONDS = 0.1
 SPLINK_THRESHOLD = 0.95
-PROGRESS_PREFIX = "@@"  # a child's machine-readable progress line (the parent prints the rest as is)
+PROGRESS_PREFIX = "@@"  # a child's machine-readable progress line
+PROGRESS_INDENT = "    "  # a child's human progress line (operations.progress.INDENT), echoed by the parent
 
 
 # ---------------------------------------------------------------------------- memory
@@ -86,7 +87,7 @@ class TreePeak:
     """Peak resident set of a process tree, sampled in a thread while the process runs."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.last, self._stop = pid, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> "TreePeak":
@@ -99,7 +100,8 @@ class TreePeak:
 
     def _sample(self) -> None:
         while True:
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.last = tree_rss(self.pid)
+            self.peak = max(self.peak, self.last)
             if self._stop.wait(RSS_SAMPLE_SECONDS):
                 return
 
@@ -174,6 +176,23 @@ def steps_from_events(events, groups: dict[str, str]) -> list[StepRecord]:
     return sorted((s for s in steps.values() if s.start is not None), key=lambda s: s.start)
 
 
+def named_stage_seconds(events) -> dict[str, dict]:
+    """asset key -> its `stage seconds` metadata (the registry's and publication's named stages)."""
+    from dtks_pipeline.defs.operations.progress import STAGE_SECONDS
+
+    out: dict[str, dict] = {}
+    for entry in events:
+        event = entry.dagster_event
+        if event is None or event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        materialization = event.event_specific_data.materialization
+        item = materialization.metadata.get(STAGE_SECONDS)
+        value = getattr(item, "value", item)
+        if isinstance(value, dict):
+            out.setdefault(materialization.asset_key.to_user_string(), value)
+    return out
+
+
 def stage_seconds(steps: list[StepRecord]) -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     for s in steps:
@@ -198,7 +217,11 @@ def child_pipeline(sources: Path, warehouse: Path, periods: list[str]) -> None:
 
     os.environ["DTKS_SOURCES"], os.environ["DTKS_WAREHOUSE"] = str(sources), str(warehouse)
     defs = build_definitions(resources_for(sources, warehouse))
+    from dtks_pipeline.defs.operations.progress import LOGGER_NAME, progress_logger_def
+
+    # the progress lines of `dtks run` (the parent echoes them), registry stage seconds included
     job = defs.resolve_job_def(MONTHLY_JOB_NAME)
+    job = job.with_logger_defs({**job.loggers, LOGGER_NAME: progress_logger_def()})
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     instance = dg.DagsterInstance.ephemeral()
@@ -207,15 +230,17 @@ def child_pipeline(sources: Path, warehouse: Path, periods: list[str]) -> None:
         started = time.monotonic()
         result = job.execute_in_process(
             partition_key=period, instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, LOGGER_NAME: {}}},
         )
-        steps = steps_from_events(instance.all_logs(result.run_id), groups)
+        logs = instance.all_logs(result.run_id)
+        steps = steps_from_events(logs, groups)
         evaluations = result.get_asset_check_evaluations()
         _emit(
             "month", period=period, success=bool(result.success), seconds=round(time.monotonic() - started, 3),
             stages=stage_seconds(steps),
             steps=[{"step": s.step_key, "stage": stage_of(s), "seconds": round(s.seconds, 3), "ok": s.ok} for s in steps],
             failed_steps=[s.step_key for s in steps if not s.ok],
+            named_stages=named_stage_seconds(logs),
             checks_passed=sum(e.passed for e in evaluations), checks_total=len(evaluations),
             warehouse_bytes=warehouse.stat().st_size if warehouse.exists() else None,
         )
@@ -365,7 +390,9 @@ def child_splink(month_dir: Path) -> None:
 def _run_child(args: list[str], label: str, on_record=None) -> tuple[list[dict], float, float]:
     """Start `python -m dtks_pipeline.benchmarks.pipeline <args>`; returns (records, wall, peak MB).
 
-    `on_record(record, elapsed, peak_bytes)` sees each progress record as it arrives.
+    `on_record(record, elapsed, peak_bytes)` sees each progress record as it arrives; the child's
+    progress lines (indented, as `dtks run` prints them) are echoed with the elapsed time and the tree's
+    resident set at that moment.
     """
     cmd = [sys.executable, "-m", "dtks_pipeline.benchmarks.pipeline", *args]
     started = time.monotonic()
@@ -381,6 +408,8 @@ def _run_child(args: list[str], label: str, on_record=None) -> tuple[list[dict],
                 if on_record:
                     on_record(record)
             else:
+                if line.startswith(PROGRESS_INDENT):
+                    print(f"{time.monotonic() - started:8.1f}s {peak.last / 2**20:7,.0f} MB {line.rstrip()}", flush=True)
                 tail = (tail + [line.rstrip()])[-20:]
         code = proc.wait()
     wall = time.monotonic() - started
@@ -500,6 +529,8 @@ def print_report(report: dict) -> None:
           f"{p['months']} months/one month {r['k_months_over_one_month']}")
     first = p["per_month"][0]
     print(f"  stages of {first['period']} (s): " + ", ".join(f"{k} {v:.1f}" for k, v in first["stages"].items()))
+    for asset, named in first.get("named_stages", {}).items():
+        print(f"  {asset} named stages (s): " + ", ".join(f"{k} {v}" for k, v in named.items()))
     for h in report.get("history", []):
         print(f"  after {h['months_published_before']} published: {h['period']} {h['seconds']:.1f} s, "
               f"publication {h['publication_seconds']:.2f} s")

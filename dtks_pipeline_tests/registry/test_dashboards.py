@@ -57,3 +57,11 @@ def test_cluster_studio_shows_the_persons_of_the_review_pairs(tmp_path):
     assert written["cluster studio"] == str(tmp_path / CLUSTER_STUDIO)
     studio = (tmp_path / CLUSTER_STUDIO).read_text()
     assert "ART:D3/C2" in studio and "ART:D1/A1" not in studio
+
+
+def test_a_review_pair_named_in_the_other_order_is_shown(tmp_path):
+    pairs = pd.DataFrame({"key_a": ["ART:D3/C2"], "key_b": ["ART:D3/C1"]})  # predictions hold it as (C1, C2)
+    written = write_dashboards(_inputs(retain=True), pairs, tmp_path)
+    assert "comparison viewer" in written
+    viewer = (tmp_path / COMPARISON_VIEWER).read_text()
+    assert "ART:D3/C1" in viewer and "ART:D1/A1" not in viewer

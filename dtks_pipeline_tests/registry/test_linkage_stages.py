@@ -83,6 +83,11 @@ def test_candidate_pairs_count_every_rule_and_do_not_rest_on_the_nik(staged):
     assert sum(v for k, v in counts.items() if k not in ("nik", "nik_satu_edit")) >= 1  # the death, by place and date
 
 
+def test_counts_from_the_scored_pairs_equal_splinks_blocking_analysis(con, staged):
+    analysis = candidates.candidate_pairs(con, staged["mentions"], count=True)
+    assert analysis.counts == staged["candidates"].counts
+
+
 def test_scored_pairs_expose_keys_probabilities_and_levels(con, staged):
     frame = con.execute(f"SELECT * FROM {staged['scored'].table}").df()
     for column in scoring.SCORED_COLUMNS:

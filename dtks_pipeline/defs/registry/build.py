@@ -113,8 +113,7 @@ def _decisions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return decisions.active_constraints(con)
 
 
-def build_registry(con: duckdb.DuckDBPyConnection, period: str, *, decisions: pd.DataFrame | None = None,
-                   count_candidates: bool = True) -> RegistryBuild:
+def build_registry(con: duckdb.DuckDBPyConnection, period: str, *, decisions: pd.DataFrame | None = None) -> RegistryBuild:
     prev = check_previous_month(con, period)
     used = inputs.register_inputs(con, period)
     if not used.get("dtks"):
@@ -131,10 +130,11 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str, *, decisions: pd
 
     mentions = mentions_mod.build_mentions(con, prev)
     lap("mentions")
-    cands = candidates.candidate_pairs(con, mentions, count=count_candidates)
+    cands = candidates.candidate_pairs(con, mentions)  # counted per rule when scored
     lap("candidate_pairs")
     scored = scoring.score_pairs(con, cands)
     lap("scored_pairs")
+    seconds.update({f"scored_pairs.{k}": v for k, v in scored.seconds.items() if k != "total"})
     links = clustering.cluster_mentions(con, mentions, scored.table,
                                         _decisions(con) if decisions is None else decisions)
     lap("clusters")
@@ -159,6 +159,7 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str, *, decisions: pd
     WHERE m.source <> 'registry'
     ORDER BY m.source, m.source_period, m.source_file, m.source_row
     """, [period]).df()
+    lap("frames")
     log.info("registry %s: candidate pairs per rule %s; stage seconds %s", period, cands.counts, seconds)
     return RegistryBuild(
         period=period, persons=persons, person_links=person_links[LINKS_COLUMNS], families=families,

@@ -9,7 +9,9 @@ own DuckDB connection:
 2. u by random sampling of `U_MAX_PAIRS` pairs (seeded: the same month gives
    the same model);
 3. m by EM over `em_blocking_rules()`;
-4. prediction of every candidate pair;
+4. prediction of every candidate pair (Splink generates the pairs once,
+   `compute_blocked_pairs_for_predict`; they are counted per blocking rule
+   for the candidates' metadata and then scored from Splink's cache);
 5. calibration (calibration.py): the match proportion re-estimated from the
    month's own scores and u corrected for the matches inside the random
    sample. Pairs with match probability below `KEEP_PROBABILITY` are then
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 from dtks_pipeline.defs.registry import calibration, linkage_model
-from dtks_pipeline.defs.registry.candidates import CandidatePairs
+from dtks_pipeline.defs.registry.candidates import CandidatePairs, count_pairs
 
 SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
@@ -72,6 +74,13 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    lap_start = t0
+
+    def lap(name: str) -> None:
+        nonlocal lap_start
+        now = time.perf_counter()
+        timings[name] = round(now - lap_start, 2)
+        lap_start = now
     db_api = DuckDBAPI(con)
     sdf = db_api.register(candidates.input_table, table_name="registry_linkage_input")
     n = con.execute(f"SELECT count(*) FROM {candidates.input_table}").fetchall()[0][0]
@@ -84,22 +93,32 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         floor = 1.0 / max(n * (n - 1) / 2, 1)
         if not linker._settings_obj._probability_two_random_records_match >= floor:
             linker._settings_obj._probability_two_random_records_match = floor
+        lap("prior")
         linker.training.estimate_u_using_random_sampling(
             max_pairs=u_max_pairs or linkage_model.U_MAX_PAIRS, seed=seed, num_chunks=1,
             min_count_per_level=None)
-        timings["u"] = round(time.perf_counter() - t0, 2)
+        lap("u")
         for columns in linkage_model.EM_BLOCKS:
             if _em_pairs(con, candidates.input_table, columns) >= linkage_model.MIN_EM_PAIRS:
                 linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
-        timings["em"] = round(time.perf_counter() - t0 - timings["u"], 2)
-    t1 = time.perf_counter()
+        lap("em")
+    # the candidate pairs, generated once: counted per rule here, then scored by predict (which finds them
+    # in the linker's cache instead of blocking again)
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    if not candidates.counts:
+        count_pairs(con, blocked.physical_name, candidates)
+    lap("blocking")
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_PROBABILITY if trained else KEEP_PROBABILITY)
+    blocked.drop_table_from_database_and_remove_from_cache()
+    lap("predict")
     calibrated = {}
     if trained:
         counted = calibration.counted_level_pairs(con, linker, candidates.input_table)
+        lap("counted_levels")
         calibrated = calibration.calibrate(con, linker, predictions.physical_name, n, COMPARISON_NAMES,
                               u_pairs=min(u_max_pairs or linkage_model.U_MAX_PAIRS, n * (n - 1) / 2),
                               counted=counted)
+        lap("calibration")
     rule_names = list(candidates.rules)
     rule_case = " ".join(f"WHEN '{i}' THEN '{name}'" for i, name in enumerate(rule_names))
     gammas = ", ".join(f"gamma_{c}" for c in COMPARISON_NAMES)
@@ -111,7 +130,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
     FROM {predictions.physical_name}
     WHERE match_probability >= {KEEP_PROBABILITY}
     """)
-    timings["predict"] = round(time.perf_counter() - t1, 2)
+    lap("keep")
     timings["total"] = round(time.perf_counter() - t0, 2)
     params = {
         "trained": trained,
