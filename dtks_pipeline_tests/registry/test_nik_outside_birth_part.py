@@ -1,4 +1,4 @@
-"""The NIK outside its birth part (region and serial) as evidence and as a blocking key, on a handmade
+"""The NIK outside its birth part (region and serial) as a blocking key, and its serial as evidence, on a handmade
 export in a real DuckDB: a row whose birth date and NIK were damaged together (the NIK typed from the
 wrong date) is still compared with its other row, through that key alone; a key that many rows share
 (serials repeat wherever few people are born on one date in a kecamatan) blocks nothing."""
@@ -20,13 +20,13 @@ CROWDED_SERIAL = 1                               # one serial, one kecamatan: a 
 def _rows() -> list[dict]:
     rows = [
         dtks_row("A1", "H1", nokk(1), RIGHT, "NI LUH SEKAR ARIANI", "P", "1961-03-14", 1, kode_desa=DESA_A),
-        # the same woman on another card in another village, her birth date written otherwise
+        # the same woman in another village, her card number one digit off and her birth date written otherwise
         dtks_row("B1", "H2", nokk(2), DAMAGED, "NI LUH SEKAR ARIANI", "P", "1916-08-23", 1, kode_desa=DESA_C,
                  alamat="JL. GUNUNG AGUNG 3"),
     ]
     # strangers of kecamatan 01 registered with the same serial: more than MAX_PERSON_MENTIONS share that key
     for i in range(mentions.MAX_PERSON_MENTIONS + 1):
-        dob = f"19{40 + i}-0{1 + i % 9}-1{i % 9}"
+        dob = f"19{40 + 3 * i}-{1 + i % 12:02d}-{10 + i:02d}"
         rows.append(dtks_row(f"C{i}", f"H{10 + i}", nokk(10 + i), nik("02", dob, "L", CROWDED_SERIAL),
                              f"I PUTU TOKEN{chr(65 + i)}", "L", dob, 1, kode_desa=DESA_C, alamat=f"JL. {i}"))
     return rows
@@ -68,4 +68,4 @@ def test_the_pair_is_found_by_that_rule_alone_and_scored_at_its_level(staged):
     labels = {level.comparison_vector_value: level.label_for_charts for level in comparison.comparison_levels}
     # the rules apply in order and this one is last: no other rule (card, village, birth date, name, NIK) found it
     assert [(labels[g], rule) for g, rule in found] == [
-        ("NIK equal outside its birth part, birth dates differ", "nik_luar_lahir")]
+        ("NIK serial equal, birth dates differ", "nik_luar_lahir")]

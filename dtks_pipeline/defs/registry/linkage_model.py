@@ -21,9 +21,9 @@ assumes the comparisons independent given the match status):
   or typo: the model learns how often each), or else; a row without a birth
   date (Samsat) whose NIK is two or three digits off; NIKs further apart with
   the same birth date, a close one (day and month swapped, one digit of the
-  date mistyped); birth dates apart but the NIK equal outside its birth part
-  (region and serial: a NIK typed from a damaged birth date; where serials are
-  few, u makes it worth little); else.
+  date mistyped); birth dates apart but the NIK's serial equal (a NIK typed
+  from a damaged birth date keeps its serial; where serials are few, u makes
+  it worth nothing); else.
 - `nama`: exact (term-frequency adjusted: thousands of "I MADE SUDARMA" earn
   little); one name's tokens all inside the other (a title, a prefix or a
   birth-order name dropped, order changed; adjusted by the frequency of the
@@ -114,10 +114,13 @@ def _nik_dob() -> cl.CustomComparison:
                    "AND hamming(nik_l, nik_r) <= 3", "NIK two or three digits off, a birth date missing", 0.01, 2e-5),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
             _level(dob_close, "NIK differs, birth date one typo or day/month swapped", 0.01, 2e-4),
-            # birth dates apart and the NIK equal outside its birth part (region and serial): the NIK typed from
-            # the damaged birth date, or two people of one kecamatan with one serial; u says how common serials are
-            _level("nik_luar_lahir_l = nik_luar_lahir_r", "NIK equal outside its birth part, birth dates differ",
-                   0.005, 1e-4),
+            # birth dates apart and the NIK's serial (its last four digits) equal: a NIK typed from a damaged birth
+            # date keeps its serial; where serials are few (0001 for the first person registered on a date) u makes
+            # it worth nothing. The serial alone: the region is the kecamatan, which the card and place already count
+            # (with it, a father and his namesake son on one card would count their kecamatan twice)
+            # (its prior is the else level's weight: no evidence until a month's data says otherwise)
+            _level("right(nik_luar_lahir_l, 4) = right(nik_luar_lahir_r, 4)", "NIK serial equal, birth dates differ",
+                   5e-5, 1e-2),
             cll.ElseLevel().configure(m_probability=0.005, u_probability=0.99975),
         ],
     )
@@ -284,7 +287,8 @@ def blocking_rules() -> dict[str, object]:
                                        f"AND {_village_shared(_prefixed)}"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
-        # a row whose NIK and birth date were damaged together: the rest of its NIK, where that is selective
+        # a row whose NIK and birth date were damaged together: the rest of its NIK (region and serial), where
+        # few rows share it
         "nik_luar_lahir": block_on("nik_luar_lahir_blok"),
     }
 
