@@ -55,7 +55,7 @@ def test_the_key_is_the_nik_without_its_birth_part_and_only_where_it_is_selectiv
 
 def test_the_rule_adds_that_pair_and_none_of_the_crowded_key(staged):
     con, table = staged
-    assert candidates.candidate_pairs(con, table).counts["nik_luar_lahir"] == 1
+    assert candidates.candidate_pairs(con, table, count=True).counts["nik_luar_lahir"] == 1
 
 
 def test_the_pair_is_found_by_that_rule_alone_and_scored_at_its_level(staged):
