@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 from dtks_pipeline.defs.registry import calibration, linkage_model
+from dtks_pipeline.defs.registry.em_floor import em_m_floor
 from dtks_pipeline.defs.registry.candidates import CandidatePairs, count_pairs
 
 SCORED_PAIRS = "registry_scored_pairs"
@@ -100,7 +101,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         lap("u")
         for columns in linkage_model.EM_BLOCKS:
             if _em_pairs(con, candidates.input_table, columns) >= linkage_model.MIN_EM_PAIRS:
-                linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+                with em_m_floor():  # a level EM finds in no match would underflow and fail the month
+                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
         lap("em")
     # the candidate pairs, generated once: counted per rule here, then scored by predict (which finds them
     # in the linker's cache instead of blocking again)
