@@ -42,6 +42,9 @@ def test_benchmark_runs_on_a_tiny_sample_and_keeps_every_stage_and_both_baseline
                   "checks:gx", "checks:ingestion", "publication"):
         assert stage in stages, stage
     assert not [s for s in stages if s.startswith("other:")]
+    # the registry's named stages are kept, and its progress line was echoed
+    assert any("scored_pairs" in named for named in months[0]["named_stages"].values())
+    assert "registry (6 tables)" in out
     assert report["pipeline"]["one_month_peak_mb"] > 50
     assert report["pipeline"]["k_months_seconds"] == report["pipeline"]["one_month_seconds"] > 0
     # The floor reads every file of the month: the seven agency files and every village file.

@@ -87,7 +87,7 @@ class TreePeak:
     """Peak resident set of a process tree, sampled in a thread while the process runs."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self.last, self._stop = pid, 0, 0, threading.Event()
+        self.pid, self.peak, self.last, self.window, self._stop = pid, 0, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> "TreePeak":
@@ -101,9 +101,14 @@ class TreePeak:
     def _sample(self) -> None:
         while True:
             self.last = tree_rss(self.pid)
-            self.peak = max(self.peak, self.last)
+            self.peak, self.window = max(self.peak, self.last), max(self.window, self.last)
             if self._stop.wait(RSS_SAMPLE_SECONDS):
                 return
+
+    def window_mb(self) -> float:
+        """The peak since the previous call (MB), then starts a new window."""
+        peak, self.window = self.window, self.last
+        return peak / 2**20
 
     @property
     def mb(self) -> float:
@@ -391,8 +396,8 @@ def _run_child(args: list[str], label: str, on_record=None) -> tuple[list[dict],
     """Start `python -m dtks_pipeline.benchmarks.pipeline <args>`; returns (records, wall, peak MB).
 
     `on_record(record, elapsed, peak_bytes)` sees each progress record as it arrives; the child's
-    progress lines (indented, as `dtks run` prints them) are echoed with the elapsed time and the tree's
-    resident set at that moment.
+    progress lines (indented, as `dtks run` prints them) are echoed with the elapsed time, the tree's
+    resident set at that moment and its peak since the previous line.
     """
     cmd = [sys.executable, "-m", "dtks_pipeline.benchmarks.pipeline", *args]
     started = time.monotonic()
@@ -409,7 +414,8 @@ def _run_child(args: list[str], label: str, on_record=None) -> tuple[list[dict],
                     on_record(record)
             else:
                 if line.startswith(PROGRESS_INDENT):
-                    print(f"{time.monotonic() - started:8.1f}s {peak.last / 2**20:7,.0f} MB {line.rstrip()}", flush=True)
+                    print(f"{time.monotonic() - started:8.1f}s {peak.last / 2**20:6,.0f} MB (max {peak.window_mb():6,.0f}) "
+                          f"{line.rstrip()}", flush=True)
                 tail = (tail + [line.rstrip()])[-20:]
         code = proc.wait()
     wall = time.monotonic() - started
