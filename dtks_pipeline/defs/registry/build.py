@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import logging
-import time
 
 import duckdb
 import pandas as pd
@@ -33,6 +32,7 @@ from dtks_pipeline.defs.registry import (
 )
 from dtks_pipeline.defs.registry.survivorship import FAMILY_KEYS, PERSON_KEYS
 from dtks_pipeline.lib.warehouse import table_exists
+from dtks_pipeline.lib.laps import Laps
 from dtks_pipeline.lib.periods import previous_period
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,7 @@ def build_registry(con: duckdb.DuckDBPyConnection, period: str, *, decisions: pd
         raise RegistryOrderError(f"no DTKS snapshot has been staged for {period} or any earlier month")
     survivorship.ensure_key_tables(con)
     seconds: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        seconds[name] = round(now - t, 2)
-        t = now
+    lap = Laps(seconds).lap
 
     mentions = mentions_mod.build_mentions(con, prev)
     lap("mentions")

@@ -186,7 +186,7 @@ def _nama() -> cl.CustomComparison:
             _level(any_order, "every token of the shorter name within Jaro-Winkler 0.88 of one of the other's",
                    0.03, 2e-3),
             # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
-            _level(f"damerau_levenshtein(replace(nama_norm_l, ' ', ''), replace(nama_norm_r, ' ', '')) <= 2 "
+            _level(f"damerau_levenshtein({fused_l}, {fused_r}) <= 2 "
                    "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
             # tokens fused and letters dropped ("IWAYANARIMBAWA" / "I WAYAN ARMBW"): every letter of one whole
             # name, in order, inside the other's (the abbreviation test on the names without their spaces)

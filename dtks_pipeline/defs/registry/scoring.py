@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 from dtks_pipeline.defs.registry import calibration, linkage_model
-from dtks_pipeline.defs.registry.em_floor import em_m_floor
 from dtks_pipeline.defs.registry.candidates import CandidatePairs, count_pairs
+from dtks_pipeline.defs.registry.em_floor import em_m_floor
+from dtks_pipeline.lib.laps import Laps
 
 SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
@@ -75,13 +76,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    lap_start = t0
-
-    def lap(name: str) -> None:
-        nonlocal lap_start
-        now = time.perf_counter()
-        timings[name] = round(now - lap_start, 2)
-        lap_start = now
+    lap = Laps(timings).lap
     db_api = DuckDBAPI(con)
     sdf = db_api.register(candidates.input_table, table_name="registry_linkage_input")
     n = con.execute(f"SELECT count(*) FROM {candidates.input_table}").fetchall()[0][0]
