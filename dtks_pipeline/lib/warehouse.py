@@ -104,6 +104,15 @@ def replace_rows(
         con.unregister("_replace_rows_frame")
 
 
+def replace_period_from(con: duckdb.DuckDBPyConnection, qualified: str, query: str, period: str,
+                        params: list[object] | None = None) -> None:
+    """`replace_period` with the rows of a SQL query instead of a frame (call inside a transaction; the
+    table must exist): the rows go from table to table inside DuckDB, never through Python."""
+    con.execute(f"DELETE FROM {qualified} WHERE period = ?", [period])
+    con.execute(f"INSERT INTO {qualified} BY NAME {query}", params or [])
+    mark_period_written(con, period)
+
+
 def mark_period_written(con: duckdb.DuckDBPyConnection, period: str) -> None:
     """Record that rows of `period` were (re)written (see PERIOD_WRITES); part of the caller's transaction."""
     # A connection not opened by `connect` (an in-memory test database) may lack the schema.

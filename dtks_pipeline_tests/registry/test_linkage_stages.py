@@ -128,7 +128,7 @@ def test_survivorship_statuses_and_families(con, staged):
     ev = con.execute(f"SELECT s.nik, e.status FROM {events} e JOIN {surv.table} s USING (person_id)").fetchall()
     assert ev == [(NIK_DEAD, "MENINGGAL")]
     fids = families.family_ids(con, P, surv.table)
-    assert len(fids.new_family_keys) == 4
+    assert con.execute(f"SELECT count(*) FROM {fids.new_family_keys}").fetchone()[0] == 4
     pt = families.persons(con, P, surv.table, fids.table, events)
     con.execute("CREATE OR REPLACE TEMP TABLE no_excl AS SELECT NULL::VARCHAR AS family_id LIMIT 0")
     ft = families.families(con, P, staged["mentions"], pt, "no_excl")
@@ -141,10 +141,41 @@ def test_build_registry_runs_every_stage(tmp_path):
     write_staging(con, "dtks", P, DTKS)
     write_staging(con, "dukcapil_kematian", P, [DEATH])
     result = build_mod.build_registry(con, P)
+    frames = result.frames(con)
     con.close()
     assert set(result.seconds) >= {"mentions", "candidate_pairs", "scored_pairs", "clusters", "survivorship",
-                                   "statuses", "families", "exclusions"}
-    rules = result.person_links.set_index(["source", "source_row"])["match_rule"]
+                                   "statuses", "families", "exclusions", "person_links"}
+    rules = frames.person_links.set_index(["source", "source_row"])["match_rule"]
     assert rules[("dtks", 2)] == "GANDA_NIK_SAMA"
     assert rules[("dukcapil_kematian", 1)] == "NIK_BEDA"
-    assert (result.exclusions["reason_code"] == "MENINGGAL").sum() == 1
+    assert (frames.exclusions["reason_code"] == "MENINGGAL").sum() == 1
+
+
+def test_tables_counts_and_review_cut_agree_with_the_full_frames(tmp_path):
+    """The asset's metadata counts (SQL) equal the frames', and the review pairs built from the rows
+    review_frames cuts in SQL equal those built from every scored pair, mention and person."""
+    from dtks_pipeline.defs.registry import review
+    from dtks_pipeline.defs.registry.clustering import MATCH_PROBABILITY
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    # another family's head carries the father's NIK (other name, sex, birth date, card): a NIK conflict
+    other = dtks_row("E1", "H5", nokk(5), NIK_FATHER, "NI KADEK SARI", "P", "1985-03-03", 1)
+    write_staging(con, "dtks", P, [*DTKS, other])
+    write_staging(con, "dukcapil_kematian", P, [DEATH])
+    result = build_mod.build_registry(con, P)
+    frames, counts = result.frames(con), result.counts(con)
+    assert counts["persons"]["rows"] == len(frames.persons)
+    assert counts["persons"]["by status"] == frames.persons["status"].value_counts().to_dict()
+    assert counts["person_links"]["by match_rule"] == frames.person_links["match_rule"].value_counts().to_dict()
+    assert counts["families"]["by status"] == frames.families["status"].value_counts().to_dict()
+    assert counts["exclusions"]["by reason_code"] == frames.exclusions["reason_code"].value_counts().to_dict()
+    low, high = review.uncertain_band(MATCH_PROBABILITY)
+    scored, records, persons = result.review_frames(con, low, high)
+    assert len(persons) == 2 and set(persons["nik"]) == {NIK_FATHER}
+    assert len(scored) < len(result.scored_frame(con)) and len(records) < len(result.records_frame(con))
+    cut = review.build_review_pairs(con, P, scored, records, persons, MATCH_PROBABILITY)
+    full = review.build_review_pairs(con, P, result.scored_frame(con), result.records_frame(con),
+                                     frames.persons, MATCH_PROBABILITY)
+    con.close()
+    assert (cut["reason"] == review.NIK_GANDA).sum() == 1  # found through a pair outside the band, too
+    pd.testing.assert_frame_equal(cut.reset_index(drop=True), full.reset_index(drop=True))

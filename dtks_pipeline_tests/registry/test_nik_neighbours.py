@@ -102,7 +102,7 @@ def result(tmp_path_factory):
     write_staging(con, "dtks", PERIOD, _dtks())
     write_staging(con, "samsat_kendaraan", PERIOD, SAMSAT)
     write_staging(con, "dukcapil_kematian", PERIOD, [DEATH_OUTSIDE])
-    built = build_mod.build_registry(con, PERIOD)
+    built = build_mod.build_registry(con, PERIOD).frames(con)
     con.close()
     return built
 

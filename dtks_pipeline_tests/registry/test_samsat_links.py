@@ -48,7 +48,7 @@ def result(tmp_path_factory):
         _car(NIK_GEROKGAK[:6] + "13" + NIK_GEROKGAK[8:10] + "9" + NIK_GEROKGAK[11:],
              "BANJAR DINAS KAJA, DESA PEJARAKAN, KEC. GEROKGAK", "DK 3 AA"),
     ])
-    built = build_mod.build_registry(con, PERIOD)
+    built = build_mod.build_registry(con, PERIOD).frames(con)
     con.close()
     return built
 

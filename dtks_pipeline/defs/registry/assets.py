@@ -116,14 +116,9 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         t = time.perf_counter()
         write_registry(con, result)
         result.seconds["write"] = round(time.perf_counter() - t, 2)
-        # written: keep what the metadata needs and let the two largest frames go before the review reads
-        # every mention (1.2 M links and 0.9 M persons at 250k families)
-        links_count, links_by_rule = len(result.person_links), result.person_links["match_rule"].value_counts()
-        persons_count, persons_by_status = len(result.persons), result.persons["status"].value_counts()
-        review_persons = result.persons[["person_id", "nik", "status"]]
-        result.person_links = result.persons = None
+        counts = result.counts(con)
         t = time.perf_counter()
-        inputs = _review_inputs(con, result)
+        inputs, review_persons = _review_inputs(con, result)
         result.seconds["review_inputs"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
         review = review_stage.run_review(con, period, review_persons, inputs,
@@ -135,8 +130,8 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     context.log.info(f"registry {period}: candidate pairs per blocking rule {result.candidates.counts}; "
                      f"stage seconds {result.seconds}")
     context.log.info(
-        f"registry {period}: {persons_count} persons, {len(result.families)} families, "
-        f"{len(result.exclusions)} exclusions, {links_count} links in {seconds}s"
+        f"registry {period}: {counts['persons']['rows']} persons, {counts['families']['rows']} families, "
+        f"{counts['exclusions']['rows']} exclusions, {counts['person_links']['rows']} links in {seconds}s"
     )
     common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds,
               "candidate pairs per blocking rule": dg.MetadataValue.json(result.candidates.counts),
@@ -144,21 +139,21 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
               "linkage model": dg.MetadataValue.json(result.scored.parameters)}
     review_meta = review.metadata()
     yield dg.MaterializeResult(asset_key=PERSONS, metadata={
-        **common, **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()}, "dagster/row_count": persons_count, "dagster/column_schema": PERSONS_SCHEMA,
-        "by status": dg.MetadataValue.json({k: int(v) for k, v in persons_by_status.items()}),
-        "new person ids": len(result.new_person_keys["person_id"].unique()) if len(result.new_person_keys) else 0,
+        **common, **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()}, "dagster/row_count": counts["persons"]["rows"], "dagster/column_schema": PERSONS_SCHEMA,
+        "by status": dg.MetadataValue.json(counts["persons"]["by status"]),
+        "new person ids": counts["persons"]["new person ids"],
     })
     yield dg.MaterializeResult(asset_key=PERSON_LINKS, metadata={
-        **common, "dagster/row_count": links_count, "dagster/column_schema": LINKS_SCHEMA,
-        "by rule": dg.MetadataValue.json({k: int(v) for k, v in links_by_rule.items()}),
+        **common, "dagster/row_count": counts["person_links"]["rows"], "dagster/column_schema": LINKS_SCHEMA,
+        "by rule": dg.MetadataValue.json(counts["person_links"]["by match_rule"]),
     })
     yield dg.MaterializeResult(asset_key=FAMILIES, metadata={
-        "dagster/row_count": len(result.families), "dagster/column_schema": FAMILIES_SCHEMA,
-        "by status": dg.MetadataValue.json({k: int(v) for k, v in result.families["status"].value_counts().items()}),
+        "dagster/row_count": counts["families"]["rows"], "dagster/column_schema": FAMILIES_SCHEMA,
+        "by status": dg.MetadataValue.json(counts["families"]["by status"]),
     })
     yield dg.MaterializeResult(asset_key=EXCLUSIONS, metadata={
-        "dagster/row_count": len(result.exclusions), "dagster/column_schema": EXCLUSIONS_SCHEMA,
-        "by reason": dg.MetadataValue.json({k: int(v) for k, v in result.exclusions["reason_code"].value_counts().items()}),
+        "dagster/row_count": counts["exclusions"]["rows"], "dagster/column_schema": EXCLUSIONS_SCHEMA,
+        "by reason": dg.MetadataValue.json(counts["exclusions"]["by reason_code"]),
     })
     yield dg.MaterializeResult(asset_key=REVIEW_PAIRS, metadata={
         "dagster/row_count": len(review.review_pairs), **{k: dg.MetadataValue.json(v) for k, v in review_meta.items()},
@@ -171,14 +166,18 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     })
 
 
-def _review_inputs(con, result) -> review_stage.ReviewInputs:
-    """The resolver's scored pairs, records and trained Splink linker for the review stage (build.RegistryBuild)."""
+def _review_inputs(con, result) -> tuple[review_stage.ReviewInputs, "pd.DataFrame"]:
+    """The review stage's inputs from the resolver's tables (build.RegistryBuild.review_frames: only the
+    pairs in the uncertain band or behind a NIK conflict, their records and the conflicting persons),
+    with the trained Splink linker for the dashboards; and the persons frame run_review takes."""
     from dtks_pipeline.defs.registry.clustering import MATCH_PROBABILITY
+    from dtks_pipeline.defs.registry.review import uncertain_band
 
-    records = result.records_frame(con)  # every mention: read once (1.2 M rows at 250k families)
-    return review_stage.ReviewInputs(
-        scored=result.scored_frame(con), records=records,
+    scored, records, persons = result.review_frames(con, *uncertain_band(MATCH_PROBABILITY))
+    inputs = review_stage.ReviewInputs(
+        scored=scored, records=records,
         threshold_probability=MATCH_PROBABILITY, linker=result.scored.linker,
         predictions=result.scored.predictions,
         unique_id_of_key=records[["key", "mid"]].rename(columns={"mid": "unique_id"}),
     )
+    return inputs, persons

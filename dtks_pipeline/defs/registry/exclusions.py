@@ -4,15 +4,16 @@
   linked by the model), MAMPU_DESA and TIDAK_DITEMUKAN (village HAPUS for the
   linked person's family, or else the family of the row's NOKK); the earliest
   evidence per family and reason. Table `FAMILY_EXCLUSIONS`.
-- `exclusions`: the frame of registry.exclusions: the person-level MENINGGAL /
-  PINDAH (statuses.py) and the family-level rows of families still in the month.
+- `exclusions`: the month's rows of registry.exclusions as table `EXCLUSIONS_TABLE`:
+  the person-level MENINGGAL / PINDAH (statuses.py) and the family-level rows
+  of families still in the month.
 """
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
 FAMILY_EXCLUSIONS = "registry_family_exclusions"
+EXCLUSIONS_TABLE = "registry_exclusions_month"
 
 
 def family_exclusions(con: duckdb.DuckDBPyConnection, mentions: str, links: str, persons_table: str, fids: str) -> str:
@@ -44,8 +45,10 @@ def family_exclusions(con: duckdb.DuckDBPyConnection, mentions: str, links: str,
 
 
 def exclusions(con: duckdb.DuckDBPyConnection, period: str, events: str, persons_table: str, family_excl: str,
-               families_table: str, columns: list[str]) -> pd.DataFrame:
-    return con.execute(f"""
+               families_table: str, columns: list[str]) -> str:
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE {EXCLUSIONS_TABLE} AS
+    SELECT {', '.join(columns)} FROM (
     SELECT ?::VARCHAR AS period, p.family_id, p.person_id, e.status AS reason_code,
            e.source AS evidence_source, e.source_file AS evidence_file, e.source_row AS evidence_row,
            e.dt AS effective_date, e.source_period AS evidence_period
@@ -53,5 +56,6 @@ def exclusions(con: duckdb.DuckDBPyConnection, period: str, events: str, persons
     UNION ALL
     SELECT ?::VARCHAR, family_id, NULL, reason_code, source, source_file, source_row, dt, source_period
     FROM {family_excl} WHERE family_id IN (SELECT family_id FROM {families_table})
-    ORDER BY 2, 4, 3
-    """, [period, period]).df()[columns]
+    ) ORDER BY family_id, reason_code, person_id
+    """, [period, period])
+    return EXCLUSIONS_TABLE

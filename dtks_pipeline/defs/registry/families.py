@@ -1,7 +1,8 @@
 """Stages 7 of the registry build: persons and families.
 
 - `family_ids`: one family per NOKK, its family_id stable through
-  registry.family_keys (new NOKKs get the next K + 8 digits).
+  registry.family_keys (new NOKKs get the next K + 8 digits; their new rows
+  in table `NEW_FAMILY_KEYS`).
 - `persons`: survivors + family_id + status (statuses.py) as the table
   `PERSONS_TABLE` (registry.persons' columns plus cid).
 - `families`: one row per family: head (hub_kel 1 and active first), village,
@@ -14,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
 
 from dtks_pipeline.defs.registry.survivorship import FAMILY_KEYS
 
 FAMILY_IDS = "registry_family_ids"
+NEW_FAMILY_KEYS = "registry_new_family_keys"
 PERSONS_TABLE = "registry_persons_month"
 FAMILIES_TABLE = "registry_families_month"
 
@@ -26,7 +27,7 @@ FAMILIES_TABLE = "registry_families_month"
 @dataclass
 class FamilyIds:
     table: str
-    new_family_keys: pd.DataFrame
+    new_family_keys: str  # table (nokk, family_id, first_period)
 
 
 def family_ids(con: duckdb.DuckDBPyConnection, period: str, survivors: str) -> FamilyIds:
@@ -39,8 +40,9 @@ def family_ids(con: duckdb.DuckDBPyConnection, period: str, survivors: str) -> F
     UNION ALL
     SELECT nokk, 'K' || lpad(CAST(top + n AS VARCHAR), 8, '0'), true FROM fresh, top
     """)
-    new = con.execute(f"SELECT nokk, family_id, ?::VARCHAR AS first_period FROM {FAMILY_IDS} WHERE is_new", [period]).df()
-    return FamilyIds(table=FAMILY_IDS, new_family_keys=new)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {NEW_FAMILY_KEYS} AS "
+                f"SELECT nokk, family_id, ?::VARCHAR AS first_period FROM {FAMILY_IDS} WHERE is_new", [period])
+    return FamilyIds(table=FAMILY_IDS, new_family_keys=NEW_FAMILY_KEYS)
 
 
 def persons(con: duckdb.DuckDBPyConnection, period: str, survivors: str, fids: str, events: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 
 from dtks_pipeline.defs.registry.build import FAMILY_KEYS, PERSON_KEYS, RegistryBuild
-from dtks_pipeline.lib.warehouse import replace_period, transaction
+from dtks_pipeline.lib.warehouse import replace_period_from, transaction
 
 DDL = {
     "registry.persons": """(period VARCHAR, person_id VARCHAR, nik VARCHAR, nama VARCHAR, jenis_kelamin VARCHAR,
@@ -28,15 +28,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_registry(con: duckdb.DuckDBPyConnection, build: RegistryBuild) -> None:
-    """Replace the month in the four tables and add the new surrogate keys, atomically."""
+    """Replace the month in the four tables and add the new surrogate keys, atomically, from the
+    build's tables (inside DuckDB: a month's rows never pass through Python)."""
     ensure_tables(con)
     with transaction(con):
-        replace_period(con, "registry.persons", build.persons, build.period)
-        replace_period(con, "registry.person_links", build.person_links, build.period)
-        replace_period(con, "registry.families", build.families, build.period)
-        replace_period(con, "registry.exclusions", build.exclusions, build.period)
-        for table, frame in ((PERSON_KEYS, build.new_person_keys), (FAMILY_KEYS, build.new_family_keys)):
-            if len(frame):
-                con.register("_new_keys", frame)
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _new_keys")
-                con.unregister("_new_keys")
+        for table, query in build.queries().items():
+            replace_period_from(con, table, query, build.period)
+        for table, new in ((PERSON_KEYS, build.new_person_keys_table), (FAMILY_KEYS, build.new_family_keys_table)):
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")

@@ -3,7 +3,7 @@
 Input: the mentions table and the mention links table (clustering.py).
 Output: table `SURVIVORS` (`SURVIVOR_COLUMNS`): one row per person (cid) with
 the surviving attributes and the person_id, plus the new rows of
-registry.person_keys as a frame.
+registry.person_keys as table `NEW_PERSON_KEYS` (written by the asset in its transaction).
 
 - attributes = the most credible REG row of the cluster (a staged row before a
   previous-month person, a NIK consistent with its own birth date and sex, the
@@ -20,18 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
 
 PERSON_KEYS = "registry.person_keys"
 FAMILY_KEYS = "registry.family_keys"
 SURVIVORS = "registry_survivors"
+NEW_PERSON_KEYS = "registry_new_person_keys"
 SURVIVOR_COLUMNS = ["cid", "person_id", "nik", "nama", "jenis_kelamin", "tgl_lahir", "nokk", "hub_kel", "kode_desa"]
 
 
 @dataclass
 class Survivors:
     table: str
-    new_person_keys: pd.DataFrame
+    new_person_keys: str  # table (k, person_id, first_period)
 
 
 def order_key(alias: str = "m") -> str:
@@ -122,15 +122,16 @@ def survive(con: duckdb.DuckDBPyConnection, period: str, mentions: str, links: s
     UNION ALL
     SELECT cid, 'P' || lpad(CAST(top + n AS VARCHAR), 8, '0') FROM fresh, top
     """)
-    new_person_keys = con.execute(f"""
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE {NEW_PERSON_KEYS} AS
     SELECT DISTINCT ON (ck.k) ck.k, p.person_id, ?::VARCHAR AS first_period
     FROM (SELECT cid, k, w FROM registry_cluster_keys UNION ALL SELECT cid, 'PID:' || person_id, 10 FROM registry_pid) ck
     JOIN registry_pid p USING (cid) ANTI JOIN {PERSON_KEYS} pk USING (k)
     ORDER BY ck.k, ck.w DESC, p.person_id
-    """, [period]).df()
+    """, [period])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE {SURVIVORS} AS
     SELECT {', '.join('a.' + c if c != 'person_id' else 'p.person_id' for c in SURVIVOR_COLUMNS)}
     FROM registry_attrs a JOIN registry_pid p USING (cid)
     """)
-    return Survivors(table=SURVIVORS, new_person_keys=new_person_keys)
+    return Survivors(table=SURVIVORS, new_person_keys=NEW_PERSON_KEYS)
