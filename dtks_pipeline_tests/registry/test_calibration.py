@@ -96,3 +96,25 @@ def test_counted_levels_hold_every_pair_of_those_levels(tmp_path):
     # A4 and A5 are one edit from A1, A2, A3 (and two apart from each other); A6 is two edits from all
     assert sum(by_label[k] for k in labels[2:]) == 6
     con.close()
+
+
+def test_m_step_recovers_each_levels_share_of_the_matches_from_the_candidate_pairs():
+    """The M-step over candidate pairs whose posteriors come from the true model gives back the true m, whatever
+    m the model started from (a level no EM pass saw keeps a guessed m until then); null comparisons don't count."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    m, u = np.array([0.05, 0.25, 0.7]), np.array([0.949, 0.05, 0.001])   # gamma 0 (else), 1, 2 (best)
+    matches, others = 3_000, 60_000
+    gamma = np.concatenate([rng.choice(3, matches, p=m), rng.choice(3, others, p=u)])
+    bayes = np.log2(m / u)[gamma]
+    p = 1.0 / (1.0 + np.exp2(-(bayes + calibration._logit2(matches / (matches + others)))))
+    gamma = np.where(rng.random(len(gamma)) < 0.1, -1, gamma)            # a tenth without the comparison's values
+    guessed = {g: SimpleNamespace(m_probability=0.01) for g in range(3)}
+    estimate = calibration.m_step(p, {"c": gamma}, {"c": guessed})
+    assert set(estimate) == {("c", 0), ("c", 1), ("c", 2)}
+    for g in range(3):
+        assert abs(estimate[("c", g)] - m[g]) < 0.02, (g, estimate)
+    assert abs(sum(estimate.values()) - 1.0) < 1e-9
+    # a level no candidate pair reaches gets the floor, not zero (its log weight stays finite)
+    assert calibration.m_step(p, {"c": np.where(gamma == 0, 1, gamma)}, {"c": guessed})[("c", 0)] == calibration.M_FLOOR

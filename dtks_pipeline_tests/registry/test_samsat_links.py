@@ -16,6 +16,9 @@ NIK_OWNER = nik("01", "1970-12-22", "L", 217)
 DESA_GEROKGAK = "5108012009"
 NIK_GEROKGAK = nik("01", "1966-07-22", "L", 418)
 NIK_THREE_OFF = NIK_OWNER[:6] + "13" + NIK_OWNER[8:10] + "9" + NIK_OWNER[11:]   # day 22 -> 13, year 70 -> 90
+# a second owner whose car names him with his vowels dropped, on a NIK two digits off (day 05 -> 08, serial 3 -> 6)
+NIK_PASEK = nik("01", "1975-03-05", "L", 143)
+NIK_PASEK_TWO_OFF = NIK_PASEK[:7] + "8" + NIK_PASEK[8:15] + "6"
 
 
 def _owner(id_art: str, id_dtks: str, family: int, nik_: str, kode_desa: str, banjar: str) -> dict:
@@ -39,6 +42,8 @@ def result(tmp_path_factory):
         _owner("B1", "H2", 2, nik("01", "1981-04-09", "L", 330), DESA_B, "BANJAR DINAS KELOD"),
         # a namesake in the village that gives its kecamatan its name (Desa Gerokgak, Kec. Gerokgak)
         _owner("C1", "H3", 3, NIK_GEROKGAK, DESA_GEROKGAK, "BANJAR DINAS KAJA"),
+        {**dtks_row("D1", "H4", nokk(4), NIK_PASEK, "I PUTU PASEK", "L", "1975-03-05", 1, kode_desa=DESA_A,
+                    alamat="JL. MAWAR NO. 3"), "banjar": "BANJAR DINAS KANGIN"},
     ])
     write_staging(con, "samsat_kendaraan", PERIOD, [
         _car(NIK_THREE_OFF, "BANJAR DINAS KAJA, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 1 AA"),
@@ -47,6 +52,8 @@ def result(tmp_path_factory):
         # a fourth, not in the DTKS, NIK three digits from C1's, same banjar name in another village of that kecamatan
         _car(NIK_GEROKGAK[:6] + "13" + NIK_GEROKGAK[8:10] + "9" + NIK_GEROKGAK[11:],
              "BANJAR DINAS KAJA, DESA PEJARAKAN, KEC. GEROKGAK", "DK 3 AA"),
+        {**_car(NIK_PASEK_TWO_OFF, "BANJAR DINAS KANGIN, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 4 AA"),
+         "nama_pemilik": "I PUTU PSK"},
     ])
     built = build_mod.build_registry(con, PERIOD).frames(con)
     con.close()
@@ -65,7 +72,8 @@ def test_three_digits_off_with_banjar_and_village_links_to_the_owner(result):
     assert car["match_rule"] == "NIK_BEDA" and car["match_score"] >= 0.99
     excluded = result.exclusions[result.exclusions["reason_code"] == "MAMPU_MOBIL"]
     cards = result.families.set_index("family_id")["nokk"]
-    assert {cards[f] for f in excluded["family_id"]} == {nokk(1)}
+    excluded_cards = {cards[f] for f in excluded["family_id"]}
+    assert nokk(1) in excluded_cards and not excluded_cards & {nokk(2), nokk(3)}
 
 
 def test_a_namesake_outside_dtks_elsewhere_is_not_found(result):
@@ -76,3 +84,12 @@ def test_a_namesake_outside_dtks_elsewhere_is_not_found(result):
 def test_the_kecamatan_named_in_an_address_is_not_its_village(result):
     car = _link(result, "samsat_kendaraan", 3)
     assert pd.isna(car["person_id"]) and car["match_rule"] == "TIDAK_DITEMUKAN"
+
+
+def test_a_car_whose_name_and_nik_are_both_damaged_is_found_by_the_name_skeleton_and_banjar(result):
+    """No rule that needs an equal NIK, rarest token or street finds "I PUTU PSK" on a NIK two digits off; the
+    skeleton of the name's last token (PSK for PASEK and PSK) with the banjar in one village does."""
+    assert sum(a != b for a, b in zip(NIK_PASEK, NIK_PASEK_TWO_OFF)) == 2
+    car, owner = _link(result, "samsat_kendaraan", 4), _link(result, "dtks", 4)
+    assert car["person_id"] == owner["person_id"] and car["match_score"] >= 0.99
+    assert result.candidates.counts["nama_kerangka_banjar"] >= 1

@@ -1,6 +1,6 @@
 """Stage 3b of the registry build: calibrating the trained model on the month itself.
 
-Splink's training leaves two estimates biased where duplicates are dense
+Splink's training leaves three estimates biased where duplicates are dense
 (a small export, a village list, FEBRL's 1 in 2000 pairs matching):
 
 - the prior (the probability that two random mentions match) comes from
@@ -8,11 +8,22 @@ Splink's training leaves two estimates biased where duplicates are dense
   rarely agree exactly it sees a third of the matches, on a clean one most;
 - u comes from random pairs, which include the matches: when one pair in a
   few thousand is a match, "NIK equal" among random pairs is mostly matches,
-  and its u (how often two *different* people agree) is overstated tenfold.
+  and its u (how often two *different* people agree) is overstated tenfold;
+- m comes from EM passes blocked on one rule each (same NIK, same card and
+  sex), which see only the pairs of that rule: a level no such pair reaches
+  (a Samsat row, without card or birth date, whose NIK is two digits off)
+  keeps its starting value, and a level few pairs reach gets a noisy one
+  (0.0009 in one month, 0.005 in the next on the perturbation suite).
 
-`calibrate` fixes both with the EM updates that hold m fixed, alternated
-until they agree:
+`calibrate` fixes all three with the EM updates over the month's candidate
+pairs, alternated until they agree:
 
+- m of every level = the expected matches at that level / the expected
+  matches whose comparison is not null, summed over the candidate pairs
+  (`m_step`: EM's maximisation step over every blocked pair, not one rule's).
+  The candidate pairs hold nearly every match, so the share is unbiased where
+  a single rule's pairs are not. Pairs below the prediction threshold count
+  as non-matches; a month below `MIN_EXPECTED_MATCHES` keeps EM's m;
 - prior = the sum of the candidate pairs' match probabilities / all pairs
   (pairs never blocked count as non-matches). A month whose pairs sum to
   fewer than `MIN_EXPECTED_MATCHES` expected matches (a test export, a tiny
@@ -32,8 +43,8 @@ pair of *all* pairs as the floor. A sample of a million pairs holds about
 ten NIK-equal pairs of a regency's month, so its estimate of how often two
 different people share a NIK is mostly noise; the count is exact.
 
-Term-frequency levels (exact name) are left alone: their weight is m / the
-name's own frequency, not m / u. Where duplicates are rare (a regency's
+Term-frequency levels (exact name) keep their u: their weight is m / the
+name's own frequency, not m / u (their m is estimated like any other). Where duplicates are rare (a regency's
 DTKS, one pair in a million matching) both corrections are negligible.
 
 The predictions table is rewritten for the calibrated model and the linker's
@@ -47,6 +58,7 @@ import duckdb
 import numpy as np
 
 from dtks_pipeline.defs.registry import linkage_model
+from dtks_pipeline.defs.registry.em_floor import M_FLOOR
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +97,29 @@ def counted_u(pairs_at_level: float, matches_at_level: float, all_pairs: float, 
     return max(pairs_at_level - matches_at_level, FLOOR_PAIRS) / max(all_pairs - matches, 1.0)
 
 
-def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float) -> dict:
-    """corrected_u of every (comparison, gamma) level."""
-    return {(c, g): corrected_u(u, levels[c][g].m_probability, prior, u_pairs) for (c, g), u in raw_u.items()}
+def _m_levels(linker, names: list[str]) -> dict[str, dict[int, object]]:
+    """comparison name -> gamma value -> every non-null Splink level (the levels whose m the M-step updates)."""
+    return {c.output_column_name: {level.comparison_vector_value: level for level in c.comparison_levels
+                                   if not level.is_null_level and isinstance(level._m_probability, float)}
+            for c in linker._settings_obj.comparisons if c.output_column_name in names}
+
+
+def m_step(p: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict[str, dict[int, object]]) -> dict:
+    """m of every level: the expected matches at that level over the expected matches whose comparison is not
+    null, over the candidate pairs (the EM maximisation step; a level without them keeps M_FLOOR)."""
+    out = {}
+    for c, by in m_levels.items():
+        gamma = gammas[c]
+        total = float(p[gamma >= 0].sum())
+        for g in by:
+            out[(c, g)] = max(float(p[gamma == g].sum()) / total, M_FLOOR) if total > 0 else by[g].m_probability
+    return out
+
+
+def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float, m: dict) -> dict:
+    """corrected_u of every (comparison, gamma) level, at m (the level's own m where `m` has none)."""
+    return {(c, g): corrected_u(u, m.get((c, g), levels[c][g].m_probability), prior, u_pairs)
+            for (c, g), u in raw_u.items()}
 
 
 def counted_level_pairs(con: duckdb.DuckDBPyConnection, linker, input_table: str) -> dict[tuple[str, int], int]:
@@ -124,7 +156,7 @@ def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float) -> floa
 
 def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentions: int, names: list[str],
               *, u_pairs: float, counted: dict[tuple[str, int], int] | None = None) -> dict:
-    """Calibrate prior and u on `predictions` (a Splink predictions table), rewrite its match_weight and
+    """Calibrate prior, u and m on `predictions` (a Splink predictions table), rewrite its match_weight and
     match_probability, and set the linker's settings to the calibrated model. `counted`: the exact pair count
     of the levels all of whose pairs are blocked (counted_level_pairs). Returns what changed."""
     settings = linker._settings_obj
@@ -133,38 +165,51 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     cols = ", ".join(f"gamma_{n}" for n in names)
     frame = con.execute(f"SELECT match_weight, {cols} FROM {predictions}").fetchnumpy()
     bayes0 = frame["match_weight"].astype("float64") - _logit2(prior0)
+    gammas = {c: frame[f"gamma_{c}"] for c in names}
     levels = _levels(linker, names)
     raw_u = {(c, g): lvl.u_probability for c, by in levels.items() for g, lvl in by.items()}
+    m_levels = _m_levels(linker, names)
+    raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
     counted = {k: v for k, v in (counted or {}).items()
                if k[0] in levels and k[1] in levels[k[0]] and levels[k[0]][k[1]]._has_estimated_m_values}
 
-    def u_at(prior: float, shift: np.ndarray) -> dict:
+    def posterior(prior: float, shift: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp2(-(bayes0 + shift + _logit2(prior))))
+
+    def u_at(prior: float, shift: np.ndarray, m: dict) -> dict:
         """Every level's u at this prior: sampled and corrected, or counted over all pairs."""
-        out = _corrected_levels(raw_u, levels, prior, u_pairs)
+        out = _corrected_levels(raw_u, levels, prior, u_pairs, m)
         if counted:
-            p = 1.0 / (1.0 + np.exp2(-(bayes0 + shift + _logit2(prior))))
+            p = posterior(prior, shift)
             for (c, g), pairs in counted.items():
-                out[(c, g)] = counted_u(pairs, float(p[frame[f"gamma_{c}"] == g].sum()), all_pairs, float(p.sum()))
+                out[(c, g)] = counted_u(pairs, float(p[gammas[c] == g].sum()), all_pairs, float(p.sum()))
         return out
 
-    def shift_for(new_u: dict) -> np.ndarray:
+    def deltas(new_u: dict, new_m: dict) -> dict:
+        """(comparison, gamma) -> the change of that level's log2 Bayes factor."""
+        out: dict = {}
+        for key, u in new_u.items():
+            out[key] = out.get(key, 0.0) + float(np.log2(raw_u[key]) - np.log2(u))
+        for key, m in new_m.items():
+            out[key] = out.get(key, 0.0) + float(np.log2(m) - np.log2(raw_m[key]))
+        return {k: d for k, d in out.items() if d}
+
+    def shift_for(change: dict) -> np.ndarray:
         shift = np.zeros(len(bayes0))
-        for c in levels:
-            gamma = frame[f"gamma_{c}"]
-            for g in levels[c]:
-                delta = np.log2(raw_u[(c, g)]) - np.log2(new_u[(c, g)])
-                if delta:
-                    shift[gamma == g] += delta
+        for (c, g), delta in change.items():
+            shift[gammas[c] == g] += delta
         return shift
 
     prior, shift = prior0, np.zeros(len(bayes0))
-    new_u = dict(raw_u)
+    new_u, new_m = dict(raw_u), dict(raw_m)
     for _ in range(ITERATIONS):
         new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
-        new_u = u_at(new_prior, shift)
-        new_shift = shift_for(new_u)
+        if m_levels:
+            new_m = m_step(posterior(new_prior, shift), gammas, m_levels)
+        new_u = u_at(new_prior, shift, new_m)
+        new_shift = shift_for(deltas(new_u, new_m))
         done = (abs(new_prior - prior) <= TOLERANCE * prior
                 and float(np.max(np.abs(new_shift - shift), initial=0.0)) <= TOLERANCE)
         prior, shift = new_prior, new_shift
@@ -172,23 +217,28 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
             break
     prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
     if prior * all_pairs < MIN_EXPECTED_MATCHES:
-        prior = prior0
-        new_u = _corrected_levels(raw_u, levels, prior, u_pairs)
+        prior, new_m = prior0, dict(raw_m)
+        new_u = _corrected_levels(raw_u, levels, prior, u_pairs, new_m)
 
     offset = _logit2(prior) - _logit2(prior0)
     terms = [repr(float(offset))]
-    for c in levels:
-        cases = " ".join(f"WHEN {g} THEN {float(np.log2(raw_u[(c, g)]) - np.log2(new_u[(c, g)]))!r}"
-                         for g in levels[c] if new_u[(c, g)] != raw_u[(c, g)])
+    change = deltas(new_u, new_m)
+    for c in names:
+        cases = " ".join(f"WHEN {g} THEN {d!r}" for (cc, g), d in change.items() if cc == c)
         if cases:
             terms.append(f"(CASE gamma_{c} {cases} ELSE 0 END)")
-    change = " + ".join(terms)
-    con.execute(f"UPDATE {predictions} SET match_weight = match_weight + {change}, "
-                f"match_probability = 1.0 / (1.0 + pow(2.0, -(match_weight + {change})))")
+    update = " + ".join(terms)
+    con.execute(f"UPDATE {predictions} SET match_weight = match_weight + {update}, "
+                f"match_probability = 1.0 / (1.0 + pow(2.0, -(match_weight + {update})))")
     settings._probability_two_random_records_match = prior
     for (c, g), u in new_u.items():
         levels[c][g].u_probability = u
+    for (c, g), m in new_m.items():
+        m_levels[c][g].m_probability = m
     changed = {f"{c}[{levels[c][g].label_for_charts}]": (raw_u[(c, g)], u)
                for (c, g), u in new_u.items() if u != raw_u[(c, g)]}
-    log.info("registry calibration: prior %.3g -> %.3g; u corrected on %d levels", prior0, prior, len(changed))
-    return {"prior_before": prior0, "prior": prior, "u_corrected": changed}
+    m_changed = {f"{c}[{m_levels[c][g].label_for_charts}]": (raw_m[(c, g)], m)
+                 for (c, g), m in new_m.items() if m != raw_m[(c, g)]}
+    log.info("registry calibration: prior %.3g -> %.3g; u corrected on %d levels, m on %d", prior0, prior,
+             len(changed), len(m_changed))
+    return {"prior_before": prior0, "prior": prior, "u_corrected": changed, "m_estimated": m_changed}

@@ -2,8 +2,8 @@
 
 Every parameter is learned from the month's own mentions (mentions.py):
 u probabilities by random sampling, m probabilities by expectation
-maximisation over two blocking rules, term frequencies of names from the
-data. Nothing is a hand-set weight and no name is listed; the prior values
+maximisation over two blocking rules and then over every candidate pair
+(calibration.py), term frequencies of names from the data. Nothing is a hand-set weight and no name is listed; the prior values
 below (`.configure(m_probabilities=..., u_probabilities=...)`) are only
 where EM starts, and what a tiny input keeps when it is too small to learn
 from (`MIN_TRAINING_MENTIONS`, so that small exports and tests are
@@ -285,6 +285,12 @@ def blocking_rules() -> dict[str, object]:
         # (banjar names repeat from village to village: the village too, by code or named in the address)
         "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> '' "
                                        f"AND {_village_shared(_prefixed)}"),
+        # a row without a family card whose name and NIK are both damaged (a Samsat owner written "I PUTU PSK" on
+        # a NIK two digits off): the consonant skeleton of the name's last token and the banjar, in one village
+        # (rows with a card have the card and their birth date: this rule would only add their neighbours)
+        "nama_kerangka_banjar": CustomRule("l.nama_kerangka = r.nama_kerangka AND l.banjar_key = r.banjar_key "
+                                           "AND l.banjar_key <> '' AND (l.nokk IS NULL OR r.nokk IS NULL) "
+                                           f"AND {_village_shared(_prefixed)}"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
         # a row whose NIK and birth date were damaged together: the rest of its NIK (region and serial), where
@@ -319,7 +325,7 @@ def deterministic_rules() -> list:
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
                   "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
-                  "nik_luar_lahir", "nik_luar_lahir_blok"]
+                  "nik_luar_lahir", "nik_luar_lahir_blok", "nama_kerangka"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

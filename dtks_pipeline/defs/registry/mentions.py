@@ -40,7 +40,11 @@ model compares, all computed from the data itself:
   when more than `MAX_PERSON_MENTIONS` mentions share it. Where serials are
   few (the first person registered on a date in a kecamatan is 0001) nearly
   every key is shared by hundreds and blocks nothing; where they spread, two
-  rows whose birth date and NIK were damaged together still meet.
+  rows whose birth date and NIK were damaged together still meet;
+- `nama_kerangka`: the consonant skeleton of the name's last token (its first
+  letter, then its consonants but H, W, Y, a doubled letter once: PASEK and
+  PSK give PSK), a blocking key for rows without a card whose name and NIK
+  are both damaged.
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
@@ -77,7 +81,7 @@ MENTION_COLUMNS: dict[str, str] = {
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_huruf": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
-    "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR",
+    "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nama_kerangka": "VARCHAR",
 }
 # A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
 # export): it is no blocking key, or one card would make millions of candidate pairs.
@@ -171,6 +175,14 @@ def _carried_sql(raw: str) -> str:
     JOIN {raw} c ON c.record_key = pk.k AND c.source <> 'registry'
     WHERE r.source = 'registry'
     GROUP BY r.mid"""
+
+
+def _skeleton_sql(token: str) -> str:
+    """A token's consonant skeleton: its first letter, then its consonants without H, W and Y, a doubled letter
+    once (PASEK and PSK -> PSK, DARMAWWAN and DARMAWAN -> DRMN, BUDHI and BUDI -> BD): what survives vowels
+    dropped, a letter doubled or an aspirate added or dropped, as in Soundex (without its digit classes)."""
+    letters = f"string_split(left({token}, 1) || regexp_replace(substr({token}, 2), '[AEIOUHWY]', '', 'g'), '')"
+    return (f"nullif(array_to_string(list_filter({letters}, lambda c, i: i = 1 OR c <> {letters}[i - 1]), ''), '')")
 
 
 def _selective(key: str, most: int) -> str:
@@ -273,7 +285,8 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            {_banjar_key_sql()} AS banjar_key,
            {_selective("nullif(trim(m.nokk), '')", MAX_FAMILY_MENTIONS)} AS nokk_blok,
            {nik_luar_lahir} AS nik_luar_lahir,
-           {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok
+           {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok,
+           {_skeleton_sql("list_extract(m.nama_tok, -1)")} AS nama_kerangka
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
     return MENTIONS

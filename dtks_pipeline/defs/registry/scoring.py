@@ -13,8 +13,9 @@ own DuckDB connection:
    `compute_blocked_pairs_for_predict`; they are counted per blocking rule
    for the candidates' metadata and then scored from Splink's cache);
 5. calibration (calibration.py): the match proportion re-estimated from the
-   month's own scores and u corrected for the matches inside the random
-   sample. Pairs with match probability below `KEEP_PROBABILITY` are then
+   month's own scores, u corrected for the matches inside the random
+   sample, and m re-estimated over all candidate pairs (EM's maximisation
+   step over every blocked pair, not only one training rule's). Pairs with match probability below `KEEP_PROBABILITY` are then
    dropped.
 
 With fewer than `MIN_TRAINING_MENTIONS` mentions (a tiny export, a test) the
@@ -136,6 +137,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         "pairs_kept": int(con.execute(f"SELECT count(*) FROM {SCORED_PAIRS}").fetchall()[0][0]),
         "prior_before_calibration": calibrated.get("prior_before"),
         "u_corrected": {k: [round(a, 9), round(b, 9)] for k, (a, b) in calibrated.get("u_corrected", {}).items()},
+        "m_estimated": {k: [round(a, 9), round(b, 9)] for k, (a, b) in calibrated.get("m_estimated", {}).items()},
     }
     return ScoredPairs(table=SCORED_PAIRS, linker=linker, predictions=predictions, trained=trained,
                        parameters=params, seconds=timings)
