@@ -118,3 +118,16 @@ def test_m_step_recovers_each_levels_share_of_the_matches_from_the_candidate_pai
     assert abs(sum(estimate.values()) - 1.0) < 1e-9
     # a level no candidate pair reaches gets the floor, not zero (its log weight stays finite)
     assert calibration.m_step(p, {"c": np.where(gamma == 0, 1, gamma)}, {"c": guessed})[("c", 0)] == calibration.M_FLOOR
+
+
+def test_only_levels_the_candidate_pairs_know_better_than_em_are_re_estimated():
+    """A level EM's passes never saw but hundreds of candidate pairs hold (a Samsat row, without card or birth
+    date, one NIK edit from its owner) gets the M-step's m; one that neither saw enough of keeps EM's (or its
+    starting) value, so that a handful of pairs can't turn it into a veto; a well-trained level keeps EM's."""
+    em = {("nik", 3): 0.0, ("nik", 2): 0.0, ("nama", 5): 5389.4}
+    candidates = {("nik", 3): 342.4, ("nik", 2): 10.4, ("nama", 5): 5821.2}
+    free = calibration.re_estimated(em, candidates)
+    assert free == {("nik", 3)}
+    kept = calibration.keep_supported({("nik", 3): 0.01, ("nik", 2): 0.05, ("nama", 5): 0.70},
+                                      {("nik", 3): 0.046, ("nik", 2): 0.001, ("nama", 5): 0.71}, free)
+    assert kept == {("nik", 3): 0.046, ("nik", 2): 0.05, ("nama", 5): 0.70}

@@ -15,15 +15,22 @@ Splink's training leaves three estimates biased where duplicates are dense
   keeps its starting value, and a level few pairs reach gets a noisy one
   (0.0009 in one month, 0.005 in the next on the perturbation suite).
 
-`calibrate` fixes all three with the EM updates over the month's candidate
+`calibrate` fixes them with the EM updates over the month's candidate
 pairs, alternated until they agree:
 
-- m of every level = the expected matches at that level / the expected
-  matches whose comparison is not null, summed over the candidate pairs
-  (`m_step`: EM's maximisation step over every blocked pair, not one rule's).
-  The candidate pairs hold nearly every match, so the share is unbiased where
-  a single rule's pairs are not. Pairs below the prediction threshold count
-  as non-matches; a month below `MIN_EXPECTED_MATCHES` keeps EM's m;
+- m of a level that EM's passes saw in fewer than `MIN_SUPPORT` expected
+  matches, while the candidate pairs hold at least that many, = the expected
+  matches at that level / the expected matches whose comparison is not null,
+  summed over every candidate pair (`m_step`: EM's maximisation step over all
+  blocked pairs, not one rule's; `re_estimated`). The candidate pairs hold
+  nearly every match, so the share is unbiased where one rule's pairs are
+  not. Every other level keeps EM's m: re-estimating levels with a handful
+  of pairs made them weaker evidence (a death row with a NIK two digits off,
+  same birth date, went from linked at p >= 0.99 to the review band, 0.84-0.99,
+  on an independent delivery) or a veto (EM's fixed point at m = 0), and a level whose
+  expected matches fall below `MIN_SUPPORT` as its own m falls goes back to
+  EM's value. Pairs below the prediction threshold count as non-matches; a
+  month below `MIN_EXPECTED_MATCHES` keeps EM's m;
 - prior = the sum of the candidate pairs' match probabilities / all pairs
   (pairs never blocked count as non-matches). A month whose pairs sum to
   fewer than `MIN_EXPECTED_MATCHES` expected matches (a test export, a tiny
@@ -65,6 +72,7 @@ log = logging.getLogger(__name__)
 ITERATIONS = 100       # alternations of prior and u (converges in tens)
 TOLERANCE = 1e-4       # relative change of the prior that ends them
 MIN_EXPECTED_MATCHES = 100  # below this many expected matching pairs the fixed point is too noisy to use
+MIN_SUPPORT = 30      # expected matches an m estimate must rest on (about 20% noise); see re_estimated
 FLOOR_PAIRS = 0.5      # a level's u stays at least this many pairs of the random sample (Jeffreys: 0 seen)
 
 
@@ -116,6 +124,41 @@ def m_step(p: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict[str, dic
     return out
 
 
+def _em_passes(linker, names: list[str]) -> dict[str, str]:
+    """comparison -> SQL (over a predictions table) of "this pair is in an EM pass that trains the comparison":
+    a pass blocked on `linkage_model.EM_BLOCKS` columns trains the comparisons that use none of them (as Splink
+    decides in its EM training session)."""
+    out = {}
+    for comparison in linker._settings_obj.comparisons:
+        if comparison.output_column_name not in names:
+            continue
+        used = {col.input_name for col in comparison._input_columns_used_by_case_statement}
+        blocks = [b for b in linkage_model.EM_BLOCKS if not used & set(b)]
+        out[comparison.output_column_name] = " OR ".join(
+            "(" + " AND ".join(f"coalesce({c}_l = {c}_r, false)" for c in b) + ")" for b in blocks) or "false"
+    return out
+
+
+def em_support(p: np.ndarray, in_em: dict[str, np.ndarray], gammas: dict[str, np.ndarray], m_levels: dict) -> dict:
+    """(comparison, gamma) -> the expected matches at that level among the pairs of the EM passes that trained
+    the comparison: how much evidence EM's m of the level rests on."""
+    return {(c, g): float(p[in_em[c] & (gammas[c] == g)].sum()) for c, by in m_levels.items() for g in by}
+
+
+def re_estimated(em: dict, candidates: dict, least: float = MIN_SUPPORT) -> set:
+    """The levels whose m the candidate pairs estimate better than EM did: EM's passes saw fewer than `least`
+    expected matches there, all candidate pairs at least `least`. Where neither has that many, the level keeps
+    EM's (or its starting) value: an m estimated from a handful of matches is noise, and one estimated from none
+    would make the level a veto."""
+    return {k for k, v in em.items() if v < least <= candidates.get(k, 0.0)}
+
+
+def keep_supported(raw_m: dict, new_m: dict, free: set) -> dict:
+    """The M-step's m for the levels in `free`, EM's everywhere else (not rescaled: a level EM never saw keeps its
+    starting value beside the trained ones, as Splink leaves it)."""
+    return {k: (new_m[k] if k in free else m) for k, m in raw_m.items()}
+
+
 def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float, m: dict) -> dict:
     """corrected_u of every (comparison, gamma) level, at m (the level's own m where `m` has none)."""
     return {(c, g): corrected_u(u, m.get((c, g), levels[c][g].m_probability), prior, u_pairs)
@@ -163,13 +206,19 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     prior0 = float(settings._probability_two_random_records_match)
     all_pairs = max(n_mentions * (n_mentions - 1) / 2, 1.0)
     cols = ", ".join(f"gamma_{n}" for n in names)
-    frame = con.execute(f"SELECT match_weight, {cols} FROM {predictions}").fetchnumpy()
+    passes = _em_passes(linker, names)
+    in_em = ", ".join(f"{sql} AS em_{c}" for c, sql in passes.items())
+    frame = con.execute(f"SELECT match_weight, {cols}, {in_em} FROM {predictions}").fetchnumpy()
     bayes0 = frame["match_weight"].astype("float64") - _logit2(prior0)
     gammas = {c: frame[f"gamma_{c}"] for c in names}
     levels = _levels(linker, names)
     raw_u = {(c, g): lvl.u_probability for c, by in levels.items() for g, lvl in by.items()}
     m_levels = _m_levels(linker, names)
     raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
+    p0 = 1.0 / (1.0 + np.exp2(-frame["match_weight"].astype("float64")))
+    support = em_support(p0, {c: frame[f"em_{c}"].astype(bool) for c in passes}, gammas, m_levels)
+    in_candidates = em_support(p0, {c: np.ones(len(p0), dtype=bool) for c in passes}, gammas, m_levels)
+    free = re_estimated(support, in_candidates)
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
     counted = {k: v for k, v in (counted or {}).items()
@@ -202,20 +251,33 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
             shift[gammas[c] == g] += delta
         return shift
 
-    prior, shift = prior0, np.zeros(len(bayes0))
-    new_u, new_m = dict(raw_u), dict(raw_m)
-    for _ in range(ITERATIONS):
-        new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
-        if m_levels:
-            new_m = m_step(posterior(new_prior, shift), gammas, m_levels)
-        new_u = u_at(new_prior, shift, new_m)
-        new_shift = shift_for(deltas(new_u, new_m))
-        done = (abs(new_prior - prior) <= TOLERANCE * prior
-                and float(np.max(np.abs(new_shift - shift), initial=0.0)) <= TOLERANCE)
-        prior, shift = new_prior, new_shift
-        if done:
+    def alternate(free: set) -> tuple:
+        """Prior, u and the m of the `free` levels updated in turn until they agree."""
+        prior, shift = prior0, np.zeros(len(bayes0))
+        new_u, new_m = dict(raw_u), dict(raw_m)
+        for _ in range(ITERATIONS):
+            new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
+            if free:
+                new_m = keep_supported(raw_m, m_step(posterior(new_prior, shift), gammas, m_levels), free)
+            new_u = u_at(new_prior, shift, new_m)
+            new_shift = shift_for(deltas(new_u, new_m))
+            done = (abs(new_prior - prior) <= TOLERANCE * prior
+                    and float(np.max(np.abs(new_shift - shift), initial=0.0)) <= TOLERANCE)
+            prior, shift = new_prior, new_shift
+            if done:
+                break
+        return fixed_point_prior(bayes0 + shift, all_pairs, prior), shift, new_u, new_m
+
+    # a freed level whose expected matches fall below MIN_SUPPORT as its own m falls (EM's collapse towards a
+    # veto) goes back to EM's value, and the rest are estimated again
+    while True:
+        prior, shift, new_u, new_m = alternate(free)
+        final = em_support(posterior(prior, shift), {c: np.ones(len(bayes0), dtype=bool) for c in passes},
+                           gammas, m_levels)
+        collapsed = {k for k in free if final[k] < MIN_SUPPORT}
+        if not collapsed:
             break
-    prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
+        free = free - collapsed
     if prior * all_pairs < MIN_EXPECTED_MATCHES:
         prior, new_m = prior0, dict(raw_m)
         new_u = _corrected_levels(raw_u, levels, prior, u_pairs, new_m)
@@ -241,4 +303,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
                  for (c, g), m in new_m.items() if m != raw_m[(c, g)]}
     log.info("registry calibration: prior %.3g -> %.3g; u corrected on %d levels, m on %d", prior0, prior,
              len(changed), len(m_changed))
-    return {"prior_before": prior0, "prior": prior, "u_corrected": changed, "m_estimated": m_changed}
+    return {"prior_before": prior0, "prior": prior, "u_corrected": changed, "m_estimated": m_changed,
+            "em_support": {f"{c}[{m_levels[c][g].label_for_charts}]": (round(support[(c, g)], 1),
+                                                                       round(in_candidates[(c, g)], 1))
+                           for (c, g) in support}}

@@ -2,8 +2,8 @@
 
 Every parameter is learned from the month's own mentions (mentions.py):
 u probabilities by random sampling, m probabilities by expectation
-maximisation over two blocking rules and then over every candidate pair
-(calibration.py), term frequencies of names from the data. Nothing is a hand-set weight and no name is listed; the prior values
+maximisation over two blocking rules (and over every candidate pair for the
+levels those rules barely reach: calibration.py), term frequencies of names from the data. Nothing is a hand-set weight and no name is listed; the prior values
 below (`.configure(m_probabilities=..., u_probabilities=...)`) are only
 where EM starts, and what a tiny input keeps when it is too small to learn
 from (`MIN_TRAINING_MENTIONS`, so that small exports and tests are

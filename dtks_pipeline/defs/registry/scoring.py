@@ -14,8 +14,9 @@ own DuckDB connection:
    for the candidates' metadata and then scored from Splink's cache);
 5. calibration (calibration.py): the match proportion re-estimated from the
    month's own scores, u corrected for the matches inside the random
-   sample, and m re-estimated over all candidate pairs (EM's maximisation
-   step over every blocked pair, not only one training rule's). Pairs with match probability below `KEEP_PROBABILITY` are then
+   sample, and m re-estimated over all candidate pairs for the levels EM's
+   passes barely saw and the candidate pairs hold (EM's maximisation step
+   over every blocked pair, not only one training rule's). Pairs with match probability below `KEEP_PROBABILITY` are then
    dropped.
 
 With fewer than `MIN_TRAINING_MENTIONS` mentions (a tiny export, a test) the
