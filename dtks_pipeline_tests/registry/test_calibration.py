@@ -131,3 +131,19 @@ def test_only_levels_the_candidate_pairs_know_better_than_em_are_re_estimated():
     kept = calibration.keep_supported({("nik", 3): 0.01, ("nik", 2): 0.05, ("nama", 5): 0.70},
                                       {("nik", 3): 0.046, ("nik", 2): 0.001, ("nama", 5): 0.71}, free)
     assert kept == {("nik", 3): 0.046, ("nik", 2): 0.05, ("nama", 5): 0.70}
+
+
+def test_a_levels_support_leaves_out_its_own_weight():
+    """A guessed m must not vouch for itself: a pair whose weight is all its level's own counts as a coin flip."""
+    from types import SimpleNamespace
+
+    def level(m, u, tf=False):
+        return SimpleNamespace(m_probability=m, u_probability=u, _u_probability=u, _has_tf_adjustments=tf)
+
+    own = float(np.log2(0.5 / 0.005))
+    weights = np.array([own, own, own + 20.0, 30.0])
+    gammas = {"c": np.array([2, 2, 2, 1])}
+    support = calibration.support_without_level(weights, gammas, {"c": {2: level(0.5, 0.005), 1: level(0.9, 0.01, tf=True),
+                                                                        0: level(0.1, 0.9)}})
+    assert abs(support[("c", 2)] - (0.5 + 0.5 + 1.0 / (1.0 + 2.0 ** -20))) < 1e-9
+    assert support[("c", 1)] == 0.0 and support[("c", 0)] == 0.0   # term-frequency level; a level without pairs

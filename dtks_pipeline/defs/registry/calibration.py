@@ -19,7 +19,8 @@ Splink's training leaves three estimates biased where duplicates are dense
 pairs, alternated until they agree:
 
 - m of a level that EM's passes saw in fewer than `MIN_SUPPORT` expected
-  matches, while the candidate pairs hold at least that many, = the expected
+  matches, while the candidate pairs hold at least that many by the other
+  comparisons' evidence alone (`support_without_level`), = the expected
   matches at that level / the expected matches whose comparison is not null,
   summed over every candidate pair (`m_step`: EM's maximisation step over all
   blocked pairs, not one rule's; `re_estimated`). The candidate pairs hold
@@ -145,9 +146,27 @@ def em_support(p: np.ndarray, in_em: dict[str, np.ndarray], gammas: dict[str, np
     return {(c, g): float(p[in_em[c] & (gammas[c] == g)].sum()) for c, by in m_levels.items() for g in by}
 
 
+def support_without_level(weights: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict) -> dict:
+    """(comparison, gamma) -> the expected matches at that level among all candidate pairs, each pair's match
+    probability taken without that level's own weight: how many matches the other comparisons alone place
+    there. (With its own weight counted, a starting m would vouch for itself: a generous guess makes its
+    pairs likely, and they then confirm it.) Term-frequency levels are left out (0): EM trains them."""
+    out = {}
+    for c, by in m_levels.items():
+        for g, level in by.items():
+            at = gammas[c] == g
+            if level._has_tf_adjustments or not isinstance(level._u_probability, float) or not at.any():
+                out[(c, g)] = 0.0
+                continue
+            own = np.log2(level.m_probability) - np.log2(level.u_probability)
+            out[(c, g)] = float((1.0 / (1.0 + np.exp2(-(weights[at] - own)))).sum())
+    return out
+
+
 def re_estimated(em: dict, candidates: dict, least: float = MIN_SUPPORT) -> set:
     """The levels whose m the candidate pairs estimate better than EM did: EM's passes saw fewer than `least`
-    expected matches there, all candidate pairs at least `least`. Where neither has that many, the level keeps
+    expected matches there, all candidate pairs at least `least` by the other comparisons alone
+    (`support_without_level`). Where neither has that many, the level keeps
     EM's (or its starting) value: an m estimated from a handful of matches is noise, and one estimated from none
     would make the level a veto."""
     return {k for k, v in em.items() if v < least <= candidates.get(k, 0.0)}
@@ -217,7 +236,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
     p0 = 1.0 / (1.0 + np.exp2(-frame["match_weight"].astype("float64")))
     support = em_support(p0, {c: frame[f"em_{c}"].astype(bool) for c in passes}, gammas, m_levels)
-    in_candidates = em_support(p0, {c: np.ones(len(p0), dtype=bool) for c in passes}, gammas, m_levels)
+    in_candidates = support_without_level(frame["match_weight"].astype("float64"), gammas, m_levels)
     free = re_estimated(support, in_candidates)
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
