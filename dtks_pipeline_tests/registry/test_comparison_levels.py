@@ -1,7 +1,8 @@
 """Which comparison level a pair of handmade rows reaches, scored by the real model in a real DuckDB:
 a name with its tokens fused and vowels dropped, two names sharing only a common token, and a car
-whose address gives the owner's street and house number against one that gives only the banjar.
-(Every pair has the same NIK, so it is kept whatever its name and place say.)"""
+whose address gives the owner's street and house number against one that gives only the banjar,
+and a father and his namesake son on one card against a duplicate row. (Every pair but the father and
+son has the same NIK, so it is kept whatever its name and place say; they are kept by their card.)"""
 from __future__ import annotations
 
 import pytest
@@ -34,6 +35,8 @@ def levels(tmp_path_factory):
         dtks_row("B1", "H2", nokk(2), SHARED, "I MADE SUKA", "L", "1972-05-09", 1),
         dtks_row("B2", "H2", nokk(2), SHARED, "I WAYAN ARTA", "L", "1972-05-09", 1),
         owner,
+        dtks_row("D1", "H4", nokk(4), nik("01", "1961-03-14", "L", 12), "I NYOMAN SUKERTA", "L", "1961-03-14", 1),
+        dtks_row("D2", "H4", nokk(4), nik("01", "1990-07-02", "L", 57), "I NYOMAN SUKERTA", "L", "1990-07-02", 3),
     ])
     write_staging(con, "samsat_kendaraan", PERIOD, [
         _car(OWNER, "JL. DEWI SARTIKA NO. 99, BANJAR DINAS ANYAR, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 1 AA"),
@@ -67,3 +70,10 @@ def test_names_sharing_only_a_common_token_reach_the_shared_token_level(levels):
 def test_a_car_at_the_owners_house_number_is_a_stronger_place_than_one_in_the_banjar(levels):
     assert levels("C1", "CAR1", "tempat") == "no NOKK to compare, same village and street"
     assert levels("C1", "CAR2", "tempat") == "no NOKK to compare, same village and banjar"
+
+
+def test_a_father_and_his_namesake_son_differ_in_their_relation_to_the_head(levels):
+    assert levels("D1", "D2", "hub_kel") == "All other comparisons"
+    assert levels("A1", "A2", "hub_kel") == "relation to the head equal"
+    # a car has no relation to a family head: the comparison is null, neither for nor against
+    assert levels("C1", "CAR1", "hub_kel") == "relation missing"

@@ -9,7 +9,7 @@ where EM starts, and what a tiny input keeps when it is too small to learn
 from (`MIN_TRAINING_MENTIONS`, so that small exports and tests are
 deterministic).
 
-Four comparisons, chosen so that no evidence is counted twice (Fellegi-Sunter
+Five comparisons, chosen so that no evidence is counted twice (Fellegi-Sunter
 assumes the comparisons independent given the match status):
 
 - `nik_tgl_lahir`: the NIK and the birth date in one comparison, because a NIK
@@ -45,6 +45,12 @@ assumes the comparisons independent given the match status):
   list: they are the common tokens, so they are never a name's rarest token
   and their agreement earns what their frequency says.
 - `jenis_kelamin`: equal or not.
+- `hub_kel`: the relation to the family head, equal or not, where both rows
+  have one (DTKS and village rows; null otherwise): a duplicate row keeps it,
+  a father and his namesake son on one card do not. Without it, EM's pass on
+  the card took such pairs for duplicates and gave "NIK and birth date both
+  differ" nearly no weight against (on an independent delivery of 12,000
+  families, 8 father/son pairs merged: DTKS precision 0.993).
 - `tempat`: the family card and the place in one comparison (same card, same
   banjar, same village are one household's evidence, strongly correlated):
   NOKK equal; NOKK one edit; where one row has no card: same village (by
@@ -216,6 +222,21 @@ def _jenis_kelamin() -> cl.CustomComparison:
     )
 
 
+def _hub_kel() -> cl.CustomComparison:
+    # a duplicate row keeps its relation to the family head; a father and his namesake son on one card share name,
+    # card and sex but not the relation. Null where a row has none (Samsat, Dukcapil, sector lists): a level for
+    # "missing" would only say which sources the pair comes from.
+    return cl.CustomComparison(
+        output_column_name="hub_kel",
+        comparison_description="relation to the family head (DTKS and village rows)",
+        comparison_levels=[
+            cll.CustomLevel("hub_kel_l IS NULL OR hub_kel_r IS NULL", "relation missing").configure(is_null_level=True),
+            _level("hub_kel_l = hub_kel_r", "relation to the head equal", 0.9, 0.35),
+            cll.ElseLevel().configure(m_probability=0.1, u_probability=0.65),
+        ],
+    )
+
+
 def _village_shared(col) -> str:
     """Both rows in one village: by code, or the village of one named in the other's address.
     `col(name, side)` spells a column of one side (comparison levels: kode_desa_l; blocking rules: l.kode_desa)."""
@@ -265,7 +286,7 @@ def _tempat() -> cl.CustomComparison:
 
 
 def comparisons() -> list:
-    return [_nik_dob(), _nama(), _jenis_kelamin(), _tempat()]
+    return [_nik_dob(), _nama(), _jenis_kelamin(), _hub_kel(), _tempat()]
 
 
 # Candidate pairs: several rules, none resting on the NIK alone.
@@ -324,7 +345,7 @@ def deterministic_rules() -> list:
 
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
-                  "jk", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
+                  "jk", "hub_kel", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
                   "nik_luar_lahir", "nik_luar_lahir_blok", "nama_kerangka"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 

@@ -46,7 +46,7 @@ SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
 PREDICT_PROBABILITY = 1e-4  # pairs predicted before the prior is re-estimated (it may rise a hundredfold)
 PRIOR_ITERATIONS = 200      # fixed-point iterations of the prior (converges in tens)
-COMPARISON_NAMES = ["nik_tgl_lahir", "nama", "jenis_kelamin", "tempat"]
+COMPARISON_NAMES = ["nik_tgl_lahir", "nama", "jenis_kelamin", "hub_kel", "tempat"]
 SCORED_COLUMNS = [
     "mid_l", "mid_r", "record_key_l", "record_key_r", "role_l", "role_r", "source_l", "source_r",
     "match_probability", "match_weight", *[f"gamma_{c}" for c in COMPARISON_NAMES], "match_rule",
