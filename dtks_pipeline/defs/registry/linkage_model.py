@@ -210,31 +210,30 @@ def _nama() -> cl.CustomComparison:
     )
 
 
-def _jenis_kelamin() -> cl.CustomComparison:
+def _equal_or_not(output: str, column: str, description: str, missing: str, equal: str, m: float,
+                  u: float) -> cl.CustomComparison:
+    """A comparison of one code, equal or not, null where either row lacks it (priors: m, u of "equal")."""
     return cl.CustomComparison(
-        output_column_name="jenis_kelamin",
-        comparison_description="sex",
+        output_column_name=output,
+        comparison_description=description,
         comparison_levels=[
-            cll.CustomLevel("jk_l IS NULL OR jk_r IS NULL", "sex missing").configure(is_null_level=True),
-            _level("jk_l = jk_r", "sex equal", 0.97, 0.5),
-            cll.ElseLevel().configure(m_probability=0.03, u_probability=0.5),
+            cll.CustomLevel(f"{column}_l IS NULL OR {column}_r IS NULL", missing).configure(is_null_level=True),
+            _level(f"{column}_l = {column}_r", equal, m, u),
+            cll.ElseLevel().configure(m_probability=1.0 - m, u_probability=1.0 - u),
         ],
     )
+
+
+def _jenis_kelamin() -> cl.CustomComparison:
+    return _equal_or_not("jenis_kelamin", "jk", "sex", "sex missing", "sex equal", 0.97, 0.5)
 
 
 def _hub_kel() -> cl.CustomComparison:
     # a duplicate row keeps its relation to the family head; a father and his namesake son on one card share name,
     # card and sex but not the relation. Null where a row has none (Samsat, Dukcapil, sector lists): a level for
     # "missing" would only say which sources the pair comes from.
-    return cl.CustomComparison(
-        output_column_name="hub_kel",
-        comparison_description="relation to the family head (DTKS and village rows)",
-        comparison_levels=[
-            cll.CustomLevel("hub_kel_l IS NULL OR hub_kel_r IS NULL", "relation missing").configure(is_null_level=True),
-            _level("hub_kel_l = hub_kel_r", "relation to the head equal", 0.9, 0.35),
-            cll.ElseLevel().configure(m_probability=0.1, u_probability=0.65),
-        ],
-    )
+    return _equal_or_not("hub_kel", "hub_kel", "relation to the family head (DTKS and village rows)", "relation missing",
+                         "relation to the head equal", 0.9, 0.35)
 
 
 def _village_shared(col) -> str:
