@@ -140,10 +140,12 @@ def _em_passes(linker, names: list[str]) -> dict[str, str]:
     return out
 
 
-def em_support(p: np.ndarray, in_em: dict[str, np.ndarray], gammas: dict[str, np.ndarray], m_levels: dict) -> dict:
+def em_support(p: np.ndarray, in_em: dict[str, np.ndarray] | None, gammas: dict[str, np.ndarray],
+               m_levels: dict) -> dict:
     """(comparison, gamma) -> the expected matches at that level among the pairs of the EM passes that trained
-    the comparison: how much evidence EM's m of the level rests on."""
-    return {(c, g): float(p[in_em[c] & (gammas[c] == g)].sum()) for c, by in m_levels.items() for g in by}
+    the comparison (`in_em`; None: among every pair): how much evidence an m of the level rests on."""
+    return {(c, g): float(p[(gammas[c] == g) if in_em is None else (in_em[c] & (gammas[c] == g))].sum())
+            for c, by in m_levels.items() for g in by}
 
 
 def support_without_level(weights: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict) -> dict:
@@ -228,15 +230,16 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     passes = _em_passes(linker, names)
     in_em = ", ".join(f"{sql} AS em_{c}" for c, sql in passes.items())
     frame = con.execute(f"SELECT match_weight, {cols}, {in_em} FROM {predictions}").fetchnumpy()
-    bayes0 = frame["match_weight"].astype("float64") - _logit2(prior0)
+    weights = frame["match_weight"].astype("float64")
+    bayes0 = weights - _logit2(prior0)
     gammas = {c: frame[f"gamma_{c}"] for c in names}
     levels = _levels(linker, names)
     raw_u = {(c, g): lvl.u_probability for c, by in levels.items() for g, lvl in by.items()}
     m_levels = _m_levels(linker, names)
     raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
-    p0 = 1.0 / (1.0 + np.exp2(-frame["match_weight"].astype("float64")))
+    p0 = 1.0 / (1.0 + np.exp2(-weights))
     support = em_support(p0, {c: frame[f"em_{c}"].astype(bool) for c in passes}, gammas, m_levels)
-    in_candidates = support_without_level(frame["match_weight"].astype("float64"), gammas, m_levels)
+    in_candidates = support_without_level(weights, gammas, m_levels)
     free = re_estimated(support, in_candidates)
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
@@ -291,8 +294,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     # veto) goes back to EM's value, and the rest are estimated again
     while True:
         prior, shift, new_u, new_m = alternate(free)
-        final = em_support(posterior(prior, shift), {c: np.ones(len(bayes0), dtype=bool) for c in passes},
-                           gammas, m_levels)
+        final = em_support(posterior(prior, shift), None, gammas, m_levels)
         collapsed = {k for k in free if final[k] < MIN_SUPPORT}
         if not collapsed:
             break
