@@ -149,6 +149,23 @@ def test_xlsx_with_title_rows_formula_cell_real_dates_and_blank_row(tmp_path):
     assert result.blank_rows == 1
 
 
+def test_formula_in_free_text_keeps_the_row_as_text_and_flags_it(tmp_path):
+    # a formula in ALAMAT costs nothing the row is used for: staged with the formula's text, never its value,
+    # and flagged; a formula beside it in NIK still rejects the row, named by that column
+    rows = [desa_row(), desa_row(NIK="5108010504800003"), desa_row(NIK="5108010504800004")]
+    path = write_xlsx(tmp_path / "desa" / f"{VILLAGE}.xlsx", SOURCES["desa"].columns, rows,
+                      formulas={(0, "ALAMAT"): '=HYPERLINK("http://x","BR. KAJA")', (1, "ALAMAT"): "=1+1",
+                                (1, "NIK"): '="5108010504800003"'})
+    result = run("desa", path, f"desa/{VILLAGE}.xlsx")
+    assert reasons(result) == {2: "SEL_FORMULA"}
+    assert result.rejected.iloc[0]["message"].startswith("NIK:")
+    assert result.staged.index.tolist() == [1, 3]
+    assert result.staged.loc[1, "alamat"].startswith("=HYPERLINK")
+    flags = result.flags
+    assert flags[flags["flag_code"] == "SEL_FORMULA"]["source_row"].tolist() == [1]
+    assert flags.loc[flags["flag_code"] == "SEL_FORMULA", "message"].iloc[0].startswith("ALAMAT:")
+
+
 def test_samsat_private_car_rule(tmp_path):
     base = {"NO_POLISI": "DK 1 AB", "NIK_PEMILIK": GOOD_NIK, "NAMA_PEMILIK": "NI MADE SARI", "ALAMAT_PEMILIK": "TINGA TINGA",
             "TAHUN_BUAT": "2015", "STATUS": "AKTIF"}

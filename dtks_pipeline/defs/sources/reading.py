@@ -59,7 +59,7 @@ class DeliveryError(Exception):
 class RawDelivery:
     source_file: str  # path relative to the period folder
     frame: pd.DataFrame  # every cell a string ('' for empty); index = source_row; blank rows removed
-    formula_column: pd.Series  # per row: first column holding a formula, '' if none
+    formula_column: pd.Series  # per row: the columns holding a formula, comma-separated, '' if none
     blank_rows: int  # rows that were blank (numbered, but no record)
     encoding: str
     sha256: str
@@ -174,8 +174,8 @@ def _frame(source_file: str, rows: list[list[str]], header_at: int, columns: tup
     formula_of = [""] * len(body)
     for r, c in sorted(formulas or {}):
         i = r - header_at - 1
-        if 0 <= i < len(body) and c < width and not formula_of[i]:
-            formula_of[i] = names[c]  # the first formula column of the row
+        if 0 <= i < len(body) and c < width:
+            formula_of[i] = f"{formula_of[i]},{names[c]}" if formula_of[i] else names[c]
     numbers, kept, kept_broken, kept_formula, nul = [], [], [], [], []
     blank_rows = 0
     for i, r in enumerate(body):

@@ -48,6 +48,7 @@ FLAGS = {
     "DATA_GANDA": "village reports a duplicate (HAPUS DATA_GANDA): recorded, deduplication decides",
     "WILAYAH_DIPERKIRAKAN": "DTKS region name resolved by similarity, not spelled as the reference has it: please review",
     "KARAKTER_NUL": "NUL byte(s) removed from the value (a damaged export): please review",
+    "SEL_FORMULA": "a free-text cell held a formula: its text is kept, never evaluated",
 }
 
 SEX_CODES = {"1": "L", "2": "P", "L": "L", "P": "P", "LAKI-LAKI": "L", "LAKI LAKI": "L", "PEREMPUAN": "P"}
@@ -75,6 +76,9 @@ class Col:
     codes: dict[str, str] | set[str] | None = None  # allowed values (dict: spelling -> code)
     low: int | None = None
     high: int | None = None
+    # free text nothing is decided on: a formula cell there is kept as its text (never evaluated, neutralised
+    # when written to a spreadsheet) and flagged, instead of costing the row (SOURCES.md: village files)
+    free_text: bool = False
 
 
 def _c(*args, **kw) -> Col:
@@ -88,13 +92,13 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
         _c("jenis_kelamin", "JNS_KEL", "code", True, SEX_CODES), _c("tmpt_lahir", "TMPT_LHR", "name"),
         _c("tgl_lahir", "TGL_LHR", "date", True), _c("hub_kel", "HUB_KEL", "int", True, low=1, high=8),
         _c("nama_ibu", "NAMA_IBU", "name"), _c("kode_desa", None, "village"), _c("banjar", "BANJAR", "name"),
-        _c("alamat", "ALAMAT", "text"), _c("pekerjaan", "PEKERJAAN", "name"),
+        _c("alamat", "ALAMAT", "text", free_text=True), _c("pekerjaan", "PEKERJAAN", "name"),
         _c("desil", "DESIL", "int", low=1, high=10), _c("sta_keberadaan", "STA_KEBERADAAN", "int", True, low=1, high=4),
     ),
     "dukcapil_kematian": (
         _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True),
         _c("jenis_kelamin", "JNS_KEL", "code", False, SEX_CODES), _c("tgl_lahir", "TGL_LHR", "date"),
-        _c("tgl_meninggal", "TGL_MENINGGAL", "date", True), _c("no_akta", "NO_AKTA", "text"),
+        _c("tgl_meninggal", "TGL_MENINGGAL", "date", True), _c("no_akta", "NO_AKTA", "text", free_text=True),
         _c("kode_desa", "KODE_DESA", "village"),
     ),
     "dukcapil_pindah": (
@@ -104,7 +108,7 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
     ),
     "samsat_kendaraan": (
         _c("no_polisi", "NO_POLISI", "upper", True), _c("nik_pemilik", "NIK_PEMILIK", "nik", True),
-        _c("nama_pemilik", "NAMA_PEMILIK", "name", True), _c("alamat_pemilik", "ALAMAT_PEMILIK", "text"),
+        _c("nama_pemilik", "NAMA_PEMILIK", "name", True), _c("alamat_pemilik", "ALAMAT_PEMILIK", "text", free_text=True),
         _c("jenis_kendaraan", "JENIS_KENDARAAN", "code", True, VEHICLES),
         _c("warna_tnkb", "WARNA_TNKB", "code", True, PLATES), _c("tahun_buat", "TAHUN_BUAT", "int", low=1900, high=2100),
         _c("status", "STATUS", "code", True, VEHICLE_STATUS),
@@ -116,23 +120,37 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
     ),
     "angkutan": (
         _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True), _c("tgl_lahir", "TGL_LHR", "date"),
-        _c("no_sim", "NO_SIM", "upper"), _c("trayek", "TRAYEK", "text"), _c("no_polisi", "NO_POLISI", "upper"),
+        _c("no_sim", "NO_SIM", "upper"), _c("trayek", "TRAYEK", "text", free_text=True), _c("no_polisi", "NO_POLISI", "upper"),
     ),
     "umkm": (
         _c("nik", "NIK", "nik", True), _c("nama", "NAMA", "name", True), _c("tgl_lahir", "TGL_LHR", "date"),
-        _c("nama_usaha", "NAMA_USAHA", "text"), _c("nib", "NIB", "upper"), _c("jenis_usaha", "JENIS_USAHA", "text"),
+        _c("nama_usaha", "NAMA_USAHA", "text", free_text=True), _c("nib", "NIB", "upper"),
+        _c("jenis_usaha", "JENIS_USAHA", "text", free_text=True),
         _c("kode_desa", "KODE_DESA", "village"),
     ),
     "desa": (
         _c("kode_desa", "KODE_DESA", "village", True), _c("nik", "NIK", "nik", True), _c("nokk", "NOKK", "nokk"),
         _c("nama", "NAMA", "name", True), _c("jenis_kelamin", "JNS_KEL", "code", False, SEX_CODES),
         _c("tgl_lahir", "TGL_LHR", "date"), _c("hub_kel", "HUB_KEL", "int", low=1, high=8),
-        _c("alamat", "ALAMAT", "text"), _c("usulan", "USULAN", "code", True, USULAN),
+        _c("alamat", "ALAMAT", "text", free_text=True), _c("usulan", "USULAN", "code", True, USULAN),
         _c("alasan", "ALASAN", "code", False, ALASAN["TAMBAH"] | ALASAN["HAPUS"]),
         _c("desil_usulan", "DESIL_USULAN", "int", low=1, high=4), _c("tgl_musdes", "TGL_MUSDES", "date"),
         _c("no_ba", "NO_BA", "text"),
     ),
 }
+
+def split_formula_columns(source: str, formula_columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, from the columns that held a formula ('NAMA,ALAMAT'): the first one that costs the row
+    (not free text) and those kept as text, each '' when none."""
+    free = {c.header for c in COLUMNS[source] if c.free_text}
+    blocking = np.full(len(formula_columns), "", dtype=object)
+    kept = np.full(len(formula_columns), "", dtype=object)
+    for i in np.flatnonzero(formula_columns != ""):
+        names = str(formula_columns[i]).split(",")
+        blocking[i] = next((n for n in names if n not in free), "")
+        kept[i] = ",".join(n for n in names if n in free)
+    return blocking, kept
+
 
 # Final types of the staging tables (also the column schema shown in the UI).
 STAGING_TYPES = {"text": "string", "name": "string", "upper": "string", "nik": "string", "nokk": "string",
@@ -317,7 +335,7 @@ def _finalize(frame: pd.DataFrame, source: str, parsed: dict[str, pd.Series] | N
 
 
 def _flags(staged: pd.DataFrame, source: str, region: pd.DataFrame | None = None,
-           nul_columns: pd.Series | None = None) -> pd.DataFrame:
+           nul_columns: pd.Series | None = None, formula_kept: pd.Series | None = None) -> pd.DataFrame:
     parts = []
     if "nik" in staged and "tgl_lahir" in staged:
         sex = staged["jenis_kelamin"] if "jenis_kelamin" in staged else pd.Series(pd.NA, index=staged.index)
@@ -337,6 +355,11 @@ def _flags(staged: pd.DataFrame, source: str, region: pd.DataFrame | None = None
         rows = staged.index[(nul != "").to_numpy(bool)]
         parts.append(pd.DataFrame({"source_row": rows, "flag_code": "KARAKTER_NUL",
                                    "message": [f"{c}: NUL byte(s) removed" for c in nul.loc[rows]]}))
+    if formula_kept is not None:
+        kept = formula_kept.reindex(staged.index, fill_value="")
+        rows = staged.index[(kept != "").to_numpy(bool)]
+        parts.append(pd.DataFrame({"source_row": rows, "flag_code": "SEL_FORMULA",
+                                   "message": [f"{c}: {FLAGS['SEL_FORMULA']}" for c in kept.loc[rows]]}))
     if not parts:
         return pd.DataFrame(columns=["source_row", "flag_code", "message"])
     return pd.concat(parts, ignore_index=True)
@@ -413,7 +436,8 @@ def validate_files(source: str, raws: list[RawDelivery], period: str) -> list[Fi
     prepared = pd.DataFrame(index=delivered.index)
     for col in COLUMNS[source]:
         prepared[col.name] = _repair_column(col, delivered)
-    prepared["_formula"] = batch.formula
+    formula_blocking, formula_kept = split_formula_columns(source, batch.formula)
+    prepared["_formula"] = formula_blocking
     prepared["_broken"] = batch.broken
     region = None
     if source == "dtks":
@@ -436,12 +460,12 @@ def validate_files(source: str, raws: list[RawDelivery], period: str) -> list[Fi
     # A formula cell: name the column that held it.
     formula_rows = failures["reason_code"] == "SEL_FORMULA"
     if formula_rows.any():
-        failures.loc[formula_rows, "header"] = batch.formula[failures.loc[formula_rows, "index"].astype(int).to_numpy()]
+        failures.loc[formula_rows, "header"] = formula_blocking[failures.loc[formula_rows, "index"].astype(int).to_numpy()]
 
     failures = failures.sort_values("index", kind="stable").reset_index(drop=True)
     rejected_index = failures["index"].astype(int).to_numpy()
     staged_all = _finalize(prepared.drop(index=rejected_index), source, parsed)
-    flags_all = _flags(staged_all, source, region, batch.nul)
+    flags_all = _flags(staged_all, source, region, batch.nul, pd.Series(formula_kept, index=batch.nul.index))
     rejected_all = pd.DataFrame({
         "source_row": batch.source_row[rejected_index],
         "reason_code": failures["reason_code"].to_numpy(),
