@@ -57,3 +57,19 @@ def test_benchmark_runs_on_a_tiny_sample_and_keeps_every_stage_and_both_baseline
     assert [h["months_published_before"] for h in report["history"]] == [0]
     assert report["history"][0]["publication_seconds"] == stages["publication"]
     assert pipeline.months_from("2022-11", 3) == ["2022-11", "2022-12", "2023-01"]
+
+
+def test_a_month_that_fails_is_reported_and_fails_the_benchmark(tmp_path, monkeypatch, capsys):
+    # a month without its DTKS export cannot build a registry: the benchmark must not pass its seconds off as a month's
+    from dtks_pipeline.sample.generator import generate
+
+    sources = tmp_path / "sources"
+    generate(sources, families=150, months=("2022-10",))
+    (sources / "2022-10" / "dtks.csv").unlink()
+    monkeypatch.setenv("DTKS_BENCH_SKIP_SPLINK", "1")
+    assert dtks(["benchmark", "pipeline", "--families", "150", "--months", "1", "--sources", str(sources),
+                 "--workdir", str(tmp_path / "w")]) == 1
+    out = capsys.readouterr().out
+    assert "pipeline 2022-10: FAILED" in out and "FAILED 2022-10: steps " in out
+    report = json.loads((tmp_path / "w" / "pipeline_150.json").read_text())
+    assert report["failed_months"] == ["2022-10"]

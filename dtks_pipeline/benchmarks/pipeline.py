@@ -502,6 +502,7 @@ def run_benchmark(*, families: int, months: int, history: int, workdir: Path, so
             "months": months, "k_months_seconds": k, "all_months_seconds": round(wall, 3), "peak_mb": peak,
             "per_month": month_records,
         },
+        "failed_months": [r["period"] for r in month_records if not r["success"]],
         "floor": floor,
         "splink_alone": splink,
         "ratios": {
@@ -540,6 +541,10 @@ def print_report(report: dict) -> None:
     for h in report.get("history", []):
         print(f"  after {h['months_published_before']} published: {h['period']} {h['seconds']:.1f} s, "
               f"publication {h['publication_seconds']:.2f} s")
+    for r in p["per_month"]:
+        if not r["success"]:
+            print(f"  FAILED {r['period']}: steps {', '.join(r.get('failed_steps', [])) or '?'}; its seconds and the "
+                  "ratios are those of a month that did not complete")
 
 
 def run(sources: Path, workdir: Path) -> dict:
@@ -561,10 +566,11 @@ def main(argv: list[str]) -> None:
 
 
 def cli(args: argparse.Namespace) -> int:
-    run_benchmark(families=args.families, months=args.months, history=args.history, workdir=Path(args.workdir),
+    """Exit 1 when a month of the pipeline failed: its seconds are then no measurement of a month."""
+    report = run_benchmark(families=args.families, months=args.months, history=args.history, workdir=Path(args.workdir),
                   sources=Path(args.sources) if args.sources else None,
                   skip_splink=bool(os.environ.get("DTKS_BENCH_SKIP_SPLINK")))
-    return 0
+    return 1 if report["failed_months"] else 0
 
 
 if __name__ == "__main__":
