@@ -19,6 +19,10 @@ NIK_THREE_OFF = NIK_OWNER[:6] + "13" + NIK_OWNER[8:10] + "9" + NIK_OWNER[11:]   
 # a second owner whose car names him with his vowels dropped, on a NIK two digits off (day 05 -> 08, serial 3 -> 6)
 NIK_PASEK = nik("01", "1975-03-05", "L", 143)
 NIK_PASEK_TWO_OFF = NIK_PASEK[:7] + "8" + NIK_PASEK[8:15] + "6"
+# a third owner whose car carries his NIK with its serial mistyped in two digits (0052 -> 8055), the address one
+# run of words without commas: only the NIK's region and birth part (digits 1-12) bring the two rows together
+NIK_SUKERTA = nik("01", "1943-07-17", "L", 52)
+NIK_SUKERTA_SERIAL = NIK_SUKERTA[:12] + "8" + NIK_SUKERTA[13:15] + "5"
 
 
 def _owner(id_art: str, id_dtks: str, family: int, nik_: str, kode_desa: str, banjar: str) -> dict:
@@ -45,6 +49,8 @@ def built(tmp_path_factory):
         _owner("C1", "H3", 3, NIK_GEROKGAK, DESA_GEROKGAK, "BANJAR DINAS KAJA"),
         {**dtks_row("D1", "H4", nokk(4), NIK_PASEK, "I PUTU PASEK", "L", "1975-03-05", 1, kode_desa=DESA_A,
                     alamat="JL. MAWAR NO. 3"), "banjar": "BANJAR DINAS KANGIN"},
+        {**dtks_row("E1", "H5", nokk(5), NIK_SUKERTA, "I KETUT SUKERTA", "L", "1943-07-17", 1, kode_desa=DESA_A,
+                    alamat="BR. KAUH"), "banjar": "KAUH"},
     ])
     write_staging(con, "samsat_kendaraan", PERIOD, [
         _car(NIK_THREE_OFF, "BANJAR DINAS KAJA, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 1 AA"),
@@ -55,6 +61,7 @@ def built(tmp_path_factory):
              "BANJAR DINAS KAJA, DESA PEJARAKAN, KEC. GEROKGAK", "DK 3 AA"),
         {**_car(NIK_PASEK_TWO_OFF, "BANJAR DINAS KANGIN, DESA SUMBERKLAMPOK, KEC. GEROKGAK", "DK 4 AA"),
          "nama_pemilik": "I PUTU PSK"},
+        {**_car(NIK_SUKERTA_SERIAL, "BR. KAUH SUMBERKLAMPOK BULELENG", "DK 5 AA"), "nama_pemilik": "I KETUT SUKERTA"},
     ])
     built = build_mod.build_registry(con, PERIOD)
     frames = built.frames(con)
@@ -100,3 +107,13 @@ def test_a_car_whose_name_and_nik_are_both_damaged_is_found_by_the_name_skeleton
     car, owner = _link(result, "samsat_kendaraan", 4), _link(result, "dtks", 4)
     assert car["person_id"] == owner["person_id"] and car["match_score"] >= 0.99
     assert built[1]["nama_kerangka_banjar"] >= 1
+
+
+def test_a_car_whose_nik_serial_is_mistyped_links_by_the_birth_date_its_nik_carries(result, built):
+    """The car has no birth date and its NIK is two digits off in the serial; its first twelve digits (region and
+    birth date) equal the owner's: found by that key with the name's skeleton, and at the level that says so."""
+    assert NIK_SUKERTA[:12] == NIK_SUKERTA_SERIAL[:12]
+    assert sum(a != b for a, b in zip(NIK_SUKERTA, NIK_SUKERTA_SERIAL)) == 2
+    car, owner = _link(result, "samsat_kendaraan", 5), _link(result, "dtks", 5)
+    assert car["person_id"] == owner["person_id"] and car["match_score"] >= 0.99
+    assert built[1]["nik_lahir_kerangka"] >= 1

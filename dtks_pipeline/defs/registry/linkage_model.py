@@ -80,6 +80,7 @@ NIK_EDIT_CONTRADICTS = "NIK one edit, one NIK contradicts its row"
 NIK_EDIT_DOB_MISSING = "NIK one edit, a birth date missing"
 NIK_EDIT_SAME_DOB = "NIK one edit, same birth date"
 NIK_EDIT_DOB_DIFFERS = "NIK one edit, birth dates differ"
+NIK_SERIAL_DOB_MISSING = "NIK region and birth part equal, serial differs, a birth date missing"
 
 
 def one_edit(a: str, b: str) -> str:
@@ -116,6 +117,11 @@ def _nik_dob() -> cl.CustomComparison:
             _level(nik_one_edit, NIK_EDIT_DOB_DIFFERS, 0.005, 2e-6),
             # a row without a birth date whose NIK is two or three digits off (a car registered on a mistyped NIK):
             # a neighbour born the same day in the kecamatan is as close, the name and the place decide
+            # a row without a birth date whose NIK agrees with the other's in region and birth part, its serial
+            # mistyped: the NIK itself says both were born that day in that kecamatan (closer than "two or three
+            # digits" anywhere, which on some exports is as common among strangers as among matches)
+            _level("(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL) AND nik_lahir_l = nik_lahir_r",
+                   NIK_SERIAL_DOB_MISSING, 0.01, 5e-6),
             _level("(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL) AND length(nik_l) = length(nik_r) "
                    "AND hamming(nik_l, nik_r) <= 3", "NIK two or three digits off, a birth date missing", 0.01, 2e-5),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),
@@ -316,6 +322,11 @@ def blocking_rules() -> dict[str, object]:
         # a row whose NIK and birth date were damaged together: the rest of its NIK (region and serial), where
         # few rows share it
         "nik_luar_lahir": block_on("nik_luar_lahir_blok"),
+        # a row without a birth date (Samsat) whose NIK is mistyped in its serial: the region and birth part, with
+        # the skeleton of the name's last token (hundreds share a kecamatan and birth date where the population is
+        # dense; rows that both have a birth date already meet on it, by card, village or name)
+        "nik_lahir_kerangka": CustomRule("l.nik_lahir = r.nik_lahir AND l.nama_kerangka = r.nama_kerangka "
+                                         "AND (l.tgl_lahir IS NULL OR r.tgl_lahir IS NULL)"),
     }
 
 
@@ -345,7 +356,7 @@ def deterministic_rules() -> list:
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
                   "jk", "hub_kel", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
-                  "nik_luar_lahir", "nik_luar_lahir_blok", "nama_kerangka"]
+                  "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

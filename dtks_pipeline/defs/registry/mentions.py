@@ -41,6 +41,9 @@ model compares, all computed from the data itself:
   few (the first person registered on a date in a kecamatan is 0001) nearly
   every key is shared by hundreds and blocks nothing; where they spread, two
   rows whose birth date and NIK were damaged together still meet;
+- `nik_lahir`: the NIK's region and birth part (digits 1-12): for a row
+  without a birth date (Samsat) the birth date its NIK carries, a blocking
+  key for a car whose NIK is mistyped in its serial;
 - `nama_kerangka`: the consonant skeleton of the name's last token (its first
   letter, then its consonants but H, W, Y, a doubled letter once: PASEK and
   PSK give PSK), a blocking key for rows without a card whose name and NIK
@@ -81,7 +84,8 @@ MENTION_COLUMNS: dict[str, str] = {
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_huruf": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
-    "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nama_kerangka": "VARCHAR",
+    "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nik_lahir": "VARCHAR",
+    "nama_kerangka": "VARCHAR",
 }
 # A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
 # export): it is no blocking key, or one card would make millions of candidate pairs.
@@ -285,6 +289,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            {_banjar_key_sql()} AS banjar_key,
            {_selective("nullif(trim(m.nokk), '')", MAX_FAMILY_MENTIONS)} AS nokk_blok,
            {nik_luar_lahir} AS nik_luar_lahir,
+           CASE WHEN length(trim(m.nik)) = 16 THEN left(trim(m.nik), 12) END AS nik_lahir,
            {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok,
            {_skeleton_sql("list_extract(m.nama_tok, -1)")} AS nama_kerangka
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
