@@ -33,6 +33,8 @@ def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Apply the pipeline's DuckDB settings (MEMORY_LIMIT_ENV_VAR) to `con`; returns it.
 
     The setting belongs to the database instance, so it holds for every connection to the same file."""
+    # (DuckDB's progress bar, drawn on stderr for every long query, would interleave with `dtks run`'s own lines)
+    con.execute("SET enable_progress_bar = false")
     limit = os.environ.get(MEMORY_LIMIT_ENV_VAR, DEFAULT_MEMORY_LIMIT).strip()
     if limit and limit.lower() != "default":
         try:

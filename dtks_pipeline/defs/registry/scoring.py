@@ -46,6 +46,12 @@ SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
 PREDICT_PROBABILITY = 1e-4  # pairs predicted before the prior is re-estimated (it may rise a hundredfold)
 PRIOR_ITERATIONS = 200      # fixed-point iterations of the prior (converges in tens)
+# Splink's own messages below this level stay off the console: its training chatter (u sampling, EM iterations,
+# blocking and predict times: hundreds of lines a month) and its warnings, which here are all by design (an EM pass
+# blocked on the NIK cannot see the NIK levels; u from 1e6 sampled pairs, the levels that need more are counted),
+# would bury `dtks run`'s progress and summary. The trained model is in the asset's metadata and the log line of
+# calibration.py.
+SPLINK_LOG_LEVEL = logging.ERROR
 COMPARISON_NAMES = ["nik_tgl_lahir", "nama", "jenis_kelamin", "hub_kel", "tempat"]
 SCORED_COLUMNS = [
     "mid_l", "mid_r", "record_key_l", "record_key_r", "role_l", "role_r", "source_l", "source_r",
@@ -83,7 +89,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
     sdf = db_api.register(candidates.input_table, table_name="registry_linkage_input")
     n = con.execute(f"SELECT count(*) FROM {candidates.input_table}").fetchall()[0][0]
     trained = n >= linkage_model.MIN_TRAINING_MENTIONS
-    linker = Linker(sdf, linkage_model.settings(candidates.rules, term_frequencies=trained))
+    linker = Linker(sdf, linkage_model.settings(candidates.rules, term_frequencies=trained), log_level=SPLINK_LOG_LEVEL)
     if trained:
         linker.training.estimate_probability_two_random_records_match(
             linkage_model.deterministic_rules(), recall=linkage_model.DETERMINISTIC_RECALL)
