@@ -567,9 +567,9 @@ def main(argv: list[str]) -> None:
 
 def cli(args: argparse.Namespace) -> int:
     """Exit 1 when a month of the pipeline failed: its seconds are then no measurement of a month."""
-    report = run_benchmark(families=args.families, months=args.months, history=args.history, workdir=Path(args.workdir),
-                  sources=Path(args.sources) if args.sources else None,
-                  skip_splink=bool(os.environ.get("DTKS_BENCH_SKIP_SPLINK")))
+    report = run_benchmark(families=args.families, months=args.months, history=args.history,
+                           workdir=Path(args.workdir), sources=Path(args.sources) if args.sources else None,
+                           skip_splink=bool(os.environ.get("DTKS_BENCH_SKIP_SPLINK")))
     return 1 if report["failed_months"] else 0
 
 

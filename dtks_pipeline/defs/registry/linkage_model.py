@@ -19,7 +19,8 @@ assumes the comparisons independent given the match status):
   (a substitution or adjacent swap) where exactly one row's NIK contradicts its
   own birth date and sex (typo evidence), with the same birth date (neighbour
   or typo: the model learns how often each), or else; a row without a birth
-  date (Samsat) whose NIK is two or three digits off; NIKs further apart with
+  date (Samsat) whose NIK agrees in region and birth part (digits 1-12) and
+  differs in its serial, or is two or three digits off; NIKs further apart with
   the same birth date, a close one (day and month swapped, one digit of the
   date mistyped); birth dates apart but the NIK's serial equal (a NIK typed
   from a damaged birth date keeps its serial; where serials are few, u makes
@@ -115,13 +116,13 @@ def _nik_dob() -> cl.CustomComparison:
                    NIK_EDIT_DOB_MISSING, 0.01, 2e-5),
             _level(f"{nik_one_edit} AND tgl_lahir_l = tgl_lahir_r", NIK_EDIT_SAME_DOB, 0.02, 5e-6),
             _level(nik_one_edit, NIK_EDIT_DOB_DIFFERS, 0.005, 2e-6),
-            # a row without a birth date whose NIK is two or three digits off (a car registered on a mistyped NIK):
-            # a neighbour born the same day in the kecamatan is as close, the name and the place decide
             # a row without a birth date whose NIK agrees with the other's in region and birth part, its serial
             # mistyped: the NIK itself says both were born that day in that kecamatan (closer than "two or three
             # digits" anywhere, which on some exports is as common among strangers as among matches)
             _level("(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL) AND nik_lahir_l = nik_lahir_r",
                    NIK_SERIAL_DOB_MISSING, 0.01, 5e-6),
+            # a row without a birth date whose NIK is two or three digits off (a car registered on a mistyped NIK):
+            # a neighbour born the same day in the kecamatan is as close, the name and the place decide
             _level("(tgl_lahir_l IS NULL OR tgl_lahir_r IS NULL) AND length(nik_l) = length(nik_r) "
                    "AND hamming(nik_l, nik_r) <= 3", "NIK two or three digits off, a birth date missing", 0.01, 2e-5),
             _level("tgl_lahir_l = tgl_lahir_r", "NIK differs, same birth date", 0.05, 4e-5),

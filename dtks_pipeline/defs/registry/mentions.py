@@ -42,8 +42,8 @@ model compares, all computed from the data itself:
   every key is shared by hundreds and blocks nothing; where they spread, two
   rows whose birth date and NIK were damaged together still meet;
 - `nik_lahir`: the NIK's region and birth part (digits 1-12): for a row
-  without a birth date (Samsat) the birth date its NIK carries, a blocking
-  key for a car whose NIK is mistyped in its serial;
+  without a birth date (Samsat) the birth date its NIK carries; with
+  `nama_kerangka` a blocking key for a car whose NIK is mistyped in its serial;
 - `nama_kerangka`: the consonant skeleton of the name's last token (its first
   letter, then its consonants but H, W, Y, a doubled letter once: PASEK and
   PSK give PSK), a blocking key for rows without a card whose name and NIK

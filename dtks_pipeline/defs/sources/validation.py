@@ -139,6 +139,7 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
     ),
 }
 
+
 def split_formula_columns(source: str, formula_columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, from the columns that held a formula ('NAMA,ALAMAT'): the first one that costs the row
     (not free text) and those kept as text, each '' when none."""
