@@ -172,6 +172,14 @@ def _nama() -> cl.CustomComparison:
     any_order = (f"(CASE WHEN least(len(nama_canon_l), len(nama_canon_r)) < 2 THEN false "
                  f"WHEN len(nama_canon_l) <= len(nama_canon_r) THEN {each_close('l', 'r')} "
                  f"ELSE {each_close('r', 'l')} END)")
+    # every token of the shorter name with a token of the other of the same consonant skeleton (mentions.py), in
+    # any order: a name written in another spelling (SOETAMA / SUTAMA, WAHIOENI / WAHYUNI, BUDIYASA / BUDIASA), its
+    # vowels, H, W, Y and doubled letters aside; two tokens at least, as above
+    def each_skeleton(a: str, b: str) -> str:
+        return f"list_bool_and(list_transform(nama_kerangka_tok_{a}, lambda t: list_contains(nama_kerangka_tok_{b}, t)))"
+    same_skeletons = (f"(CASE WHEN least(len(nama_kerangka_tok_l), len(nama_kerangka_tok_r)) < 2 THEN false "
+                      f"WHEN len(nama_kerangka_tok_l) <= len(nama_kerangka_tok_r) THEN {each_skeleton('l', 'r')} "
+                      f"ELSE {each_skeleton('r', 'l')} END)")
     # the rarest token of either name, found in the other (the other's own rarest may be a damaged token:
     # "NW SULASTRI" / "NI WAYAN SULASTRI"), exactly or within Jaro-Winkler 0.88 of one of its tokens
     inti_in_other = "(list_contains(nama_tok_r, nama_inti_l) OR list_contains(nama_tok_l, nama_inti_r))"
@@ -198,6 +206,8 @@ def _nama() -> cl.CustomComparison:
             _level(variant, "tokens one to one after expansion: equal or a typo", 0.05, 2e-3),
             _level(any_order, "every token of the shorter name within Jaro-Winkler 0.88 of one of the other's",
                    0.03, 2e-3),
+            _level(same_skeletons, "every token of the shorter name with a token of the other of the same consonant "
+                   "skeleton", 0.02, 2e-3),
             # a token split, fused or mistyped anywhere ("ROLLI NS", "AELX"): the letters of the whole name
             _level(f"damerau_levenshtein({fused_l}, {fused_r}) <= 2 "
                    "AND length(nama_norm_l) >= 8", "whole names within two edits", 0.04, 2e-3),
@@ -357,7 +367,7 @@ def deterministic_rules() -> list:
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
                   "jk", "hub_kel", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
-                  "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka"]
+                  "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka", "nama_kerangka_tok"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

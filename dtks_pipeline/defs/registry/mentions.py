@@ -47,7 +47,8 @@ model compares, all computed from the data itself:
 - `nama_kerangka`: the consonant skeleton of the name's last token (its first
   letter, then its consonants but H, W, Y, a doubled letter once: PASEK and
   PSK give PSK), a blocking key for rows without a card whose name and NIK
-  are both damaged.
+  are both damaged; `nama_kerangka_tok` the skeleton of every token, which
+  the model compares (old spellings: SOETAMA and SUTAMA, WAHIOENI and WAHYUNI).
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
@@ -85,7 +86,7 @@ MENTION_COLUMNS: dict[str, str] = {
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
     "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nik_lahir": "VARCHAR",
-    "nama_kerangka": "VARCHAR",
+    "nama_kerangka": "VARCHAR", "nama_kerangka_tok": "VARCHAR[]",
 }
 # A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
 # export): it is no blocking key, or one card would make millions of candidate pairs.
@@ -291,7 +292,8 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            {nik_luar_lahir} AS nik_luar_lahir,
            CASE WHEN length(trim(m.nik)) = 16 THEN left(trim(m.nik), 12) END AS nik_lahir,
            {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok,
-           {_skeleton_sql("list_extract(m.nama_tok, -1)")} AS nama_kerangka
+           {_skeleton_sql("list_extract(m.nama_tok, -1)")} AS nama_kerangka,
+           list_transform(m.nama_tok, lambda t: {_skeleton_sql("t")}) AS nama_kerangka_tok
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
     return MENTIONS
