@@ -149,6 +149,15 @@ def _abbreviates(short: str, long: str) -> str:
             f"ELSE false END)")
 
 
+def _shorter_name_in_other(tokens: str, matches) -> str:
+    """Every token of the shorter name's `tokens` list matches the other's list (`matches(token, other_list)`, SQL),
+    in any order; two tokens at least (one shared given name alone says little)."""
+    def each(a: str, b: str) -> str:
+        return f"list_bool_and(list_transform({tokens}_{a}, lambda t: {matches('t', f'{tokens}_{b}')}))"
+    return (f"(CASE WHEN least(len({tokens}_l), len({tokens}_r)) < 2 THEN false "
+            f"WHEN len({tokens}_l) <= len({tokens}_r) THEN {each('l', 'r')} ELSE {each('r', 'l')} END)")
+
+
 def _nama() -> cl.CustomComparison:
     # bit signatures first (integer operations); the list functions run only on the few pairs they let through
     # (CASE, not AND: DuckDB evaluates both sides of an AND in a projection, a CASE only where it must)
@@ -165,21 +174,12 @@ def _nama() -> cl.CustomComparison:
                f"OR jaro_winkler_similarity({x}, {y}) >= 0.88)) ELSE false END)")
     # every token of the shorter name close to some token of the other, in any order ("VOY KATELIN" /
     # "KATDLIN VOY"): the one-to-one level without its order and count
-    def each_close(a: str, b: str) -> str:
-        return (f"list_bool_and(list_transform(nama_canon_{a}, lambda t: list_max(list_transform(nama_canon_{b}, "
-                f"lambda o: jaro_winkler_similarity(t, o))) >= 0.88))")
-    # (two tokens at least: one shared given name alone says little)
-    any_order = (f"(CASE WHEN least(len(nama_canon_l), len(nama_canon_r)) < 2 THEN false "
-                 f"WHEN len(nama_canon_l) <= len(nama_canon_r) THEN {each_close('l', 'r')} "
-                 f"ELSE {each_close('r', 'l')} END)")
+    any_order = _shorter_name_in_other(
+        "nama_canon", lambda t, other: f"list_max(list_transform({other}, lambda o: jaro_winkler_similarity({t}, o))) >= 0.88")
     # every token of the shorter name with a token of the other of the same consonant skeleton (mentions.py), in
     # any order: a name written in another spelling (SOETAMA / SUTAMA, WAHIOENI / WAHYUNI, BUDIYASA / BUDIASA), its
-    # vowels, H, W, Y and doubled letters aside; two tokens at least, as above
-    def each_skeleton(a: str, b: str) -> str:
-        return f"list_bool_and(list_transform(nama_kerangka_tok_{a}, lambda t: list_contains(nama_kerangka_tok_{b}, t)))"
-    same_skeletons = (f"(CASE WHEN least(len(nama_kerangka_tok_l), len(nama_kerangka_tok_r)) < 2 THEN false "
-                      f"WHEN len(nama_kerangka_tok_l) <= len(nama_kerangka_tok_r) THEN {each_skeleton('l', 'r')} "
-                      f"ELSE {each_skeleton('r', 'l')} END)")
+    # vowels, H, W, Y and doubled letters aside
+    same_skeletons = _shorter_name_in_other("nama_kerangka_tok", lambda t, other: f"list_contains({other}, {t})")
     # the rarest token of either name, found in the other (the other's own rarest may be a damaged token:
     # "NW SULASTRI" / "NI WAYAN SULASTRI"), exactly or within Jaro-Winkler 0.88 of one of its tokens
     inti_in_other = "(list_contains(nama_tok_r, nama_inti_l) OR list_contains(nama_tok_l, nama_inti_r))"
