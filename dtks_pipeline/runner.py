@@ -78,6 +78,7 @@ def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance,
               asset_selection: list[dg.AssetKey] | None = None) -> MonthResult:
     """Materialize one month (every asset of `job`, or only `asset_selection`), printing its stages."""
     from dtks_pipeline.defs.operations.progress import LOGGER_NAME, failure_message, progress_logger_def
+    from dtks_pipeline.defs.operations.stale_runs import run_tags
 
     started = time.monotonic()
     # Dagster's own console log stays quiet (its errors carry stack traces); the progress
@@ -86,7 +87,7 @@ def run_month(job: dg.JobDefinition, period: str, instance: dg.DagsterInstance,
     job = job.with_logger_defs({**job.loggers, LOGGER_NAME: progress_logger_def()})
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, LOGGER_NAME: {}}}
     result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False,
-                                    run_config=run_config, asset_selection=asset_selection)
+                                    run_config=run_config, asset_selection=asset_selection, tags=run_tags())
     failed_steps = [f"{event.step_key}: {failure_message(event)}"[:300]
                     for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     evaluations = result.get_asset_check_evaluations()
@@ -262,6 +263,7 @@ def run_months(sources: Path, warehouse: Path, months: str | None = None, job_na
 
 def _run_plan(plan, sources: Path, warehouse: Path, job_name: str | None, state) -> int:
     from dtks_pipeline.definitions import build_definitions
+    from dtks_pipeline.defs.operations.stale_runs import release_dead_runs
     from dtks_pipeline.defs.shared import resources_for
     from dtks_pipeline.summary import print_summary, run_status
 
@@ -272,6 +274,9 @@ def _run_plan(plan, sources: Path, warehouse: Path, job_name: str | None, state)
     instance = _instance()
     periods = plan.periods
     print(f"dtks run: {len(periods)} month(s) {periods[0]}..{periods[-1]} from {sources}")
+    for run_id in release_dead_runs(instance):
+        print(f"  note: run {run_id[:8]} of an earlier dtks run whose process is gone (killed, out of memory) "
+              "was marked failed and its warehouse slot freed")
     for note in plan.notes:
         print(f"  note: {note}")
     results = execute_plan(plan, job, defs, instance, sources, state)
