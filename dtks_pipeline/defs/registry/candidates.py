@@ -3,9 +3,10 @@
 Which pairs of mentions the model scores at all: the union of the named
 blocking rules of linkage_model.blocking_rules() (NIK; NIK one substitution
 or adjacent swap apart; NOKK + birth date; village + birth date; rarest name
-token + birth date; name + village; rarest token + street; rarest token +
-banjar + village; NOKK; the NIK without its birth part, where few rows
-share it). No rule rests on the NIK
+token + birth date; name + village; rarest token + street + village; rarest
+token + banjar + village; NOKK; the NIK without its birth part, where few rows
+share it; the name-and-place keys purged of groups over
+mentions.MAX_BLOCK_MENTIONS). No rule rests on the NIK
 alone, so a person whose NIK is mistyped in several digits, or whose death
 record carries another NIK, is still compared with their DTKS row.
 

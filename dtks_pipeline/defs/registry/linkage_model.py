@@ -255,7 +255,7 @@ def _hub_kel() -> cl.CustomComparison:
 
 def _village_shared(col) -> str:
     """Both rows in one village: by code, or the village of one named in the other's address.
-    `col(name, side)` spells a column of one side (comparison levels: kode_desa_l; blocking rules: l.kode_desa)."""
+    `col(name, side)` spells a column of one side (kode_desa_l). The blocking rules use `mentions.desa_blok`."""
     code_l, code_r = col("kode_desa", "l"), col("kode_desa", "r")
     key_l, key_r = col("desa_key", "l"), col("desa_key", "r")
     addr_l, addr_r = col("alamat_key", "l"), col("alamat_key", "r")
@@ -265,10 +265,6 @@ def _village_shared(col) -> str:
 
 def _suffixed(name: str, side: str) -> str:
     return f"{name}_{side}"
-
-
-def _prefixed(name: str, side: str) -> str:
-    return f"{side}.{name}"
 
 
 def _tempat() -> cl.CustomComparison:
@@ -315,19 +311,20 @@ def blocking_rules() -> dict[str, object]:
         "nokk_tgl_lahir": block_on("nokk", "tgl_lahir"),
         "desa_tgl_lahir": block_on("kode_desa", "tgl_lahir"),
         "nama_inti_tgl_lahir": block_on("nama_inti", "tgl_lahir"),
-        "nama_desa": block_on("nama_norm", "kode_desa"),
-        # rows without a village code or birth date (Samsat): the rarest name token and the street
-        "nama_inti_alamat": CustomRule("l.nama_inti = r.nama_inti AND l.street_key = r.street_key AND l.street_key <> ''"),
-        # rows whose address names the banjar but no street (Samsat, village lists): the rarest token and the banjar
-        # (banjar names repeat from village to village: the village too, by code or named in the address)
-        "nama_inti_banjar": CustomRule("l.nama_inti = r.nama_inti AND l.banjar_key = r.banjar_key AND l.banjar_key <> '' "
-                                       f"AND {_village_shared(_prefixed)}"),
+        # the name-and-place rules block on keys purged of groups too common to be evidence
+        # (mentions.MAX_BLOCK_MENTIONS): their pairs grow with the mentions, not with a village's population squared
+        "nama_desa": block_on("nama_desa_blok"),
+        # rows without a village code or birth date (Samsat): the rarest name token, the street and the village
+        # (street names repeat from village to village: JL. RAYA ...)
+        "nama_inti_alamat": block_on("nama_alamat_blok"),
+        # rows whose address names the banjar but no street (Samsat, village lists): the rarest token, the banjar
+        # and the village (banjar names repeat from village to village; the village by code or named in the address)
+        "nama_inti_banjar": block_on("nama_banjar_blok"),
         # a row without a family card whose name and NIK are both damaged (a Samsat owner written "I PUTU PSK" on
-        # a NIK two digits off): the consonant skeleton of the name's last token and the banjar, in one village
+        # a NIK two digits off): the consonant skeleton of the name's last token, the banjar and the village
         # (rows with a card have the card and their birth date: this rule would only add their neighbours)
-        "nama_kerangka_banjar": CustomRule("l.nama_kerangka = r.nama_kerangka AND l.banjar_key = r.banjar_key "
-                                           "AND l.banjar_key <> '' AND (l.nokk IS NULL OR r.nokk IS NULL) "
-                                           f"AND {_village_shared(_prefixed)}"),
+        "nama_kerangka_banjar": CustomRule("l.kerangka_banjar_blok = r.kerangka_banjar_blok "
+                                           "AND (l.nokk IS NULL OR r.nokk IS NULL)"),
         # a row whose name and birth date are both damaged: its family card (placeholder cards left out)
         "nokk": block_on("nokk_blok"),
         # a row whose NIK and birth date were damaged together: the rest of its NIK (region and serial), where
@@ -367,7 +364,8 @@ def deterministic_rules() -> list:
 
 SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nama_norm", "nama_tok", "nama_canon", "nama_ini", "nama_huruf", "nama_sig", "nama_canon_sig", "nama_inti",
                   "jk", "hub_kel", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
-                  "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka", "nama_kerangka_tok"]
+                  "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka", "nama_kerangka_tok",
+                  "nama_desa_blok", "nama_alamat_blok", "nama_banjar_blok", "kerangka_banjar_blok"]
 RETAINED_COLUMNS = ["record_key", "role", "source"]
 
 

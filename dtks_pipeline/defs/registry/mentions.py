@@ -48,7 +48,14 @@ model compares, all computed from the data itself:
   letter, then its consonants but H, W, Y, a doubled letter once: PASEK and
   PSK give PSK), a blocking key for rows without a card whose name and NIK
   are both damaged; `nama_kerangka_tok` the skeleton of every token, which
-  the model compares (old spellings: SOETAMA and SUTAMA, WAHIOENI and WAHYUNI).
+  the model compares (old spellings: SOETAMA and SUTAMA, WAHIOENI and WAHYUNI);
+- `desa_blok`: the mention's village, by its code, else the village its address names (the one named
+  last: a banjar comes before its village); with it the keys of the name-and-place rules,
+  `nama_desa_blok` (name + village code), `nama_alamat_blok` (rarest token + street + village),
+  `nama_banjar_blok` (rarest token + banjar + village) and `kerangka_banjar_blok` (skeleton of the last
+  token + banjar + village), each empty where more than `MAX_BLOCK_MENTIONS` mentions share it (block
+  purging): plain equi-join keys, so that their pairs grow with the mentions and not with the square of
+  a village's population.
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
@@ -87,6 +94,8 @@ MENTION_COLUMNS: dict[str, str] = {
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
     "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nik_lahir": "VARCHAR",
     "nama_kerangka": "VARCHAR", "nama_kerangka_tok": "VARCHAR[]",
+    "desa_blok": "VARCHAR", "nama_desa_blok": "VARCHAR", "nama_alamat_blok": "VARCHAR", "nama_banjar_blok": "VARCHAR",
+    "kerangka_banjar_blok": "VARCHAR",
 }
 # A family card shared by more mentions than this is a placeholder, not a family (a dummy NOKK repeated over an
 # export): it is no blocking key, or one card would make millions of candidate pairs.
@@ -94,6 +103,10 @@ MAX_FAMILY_MENTIONS = 60
 # One person's mentions in a month (DTKS, village, Dukcapil, Samsat, sector rows) are a handful: a person-level
 # key (the NIK outside its birth part) shared by more than this is common, not evidence, and no blocking key.
 MAX_PERSON_MENTIONS = 12
+# A name-and-place blocking key (a name in a village, a street, a banjar) shared by more mentions than this is a
+# common name, not evidence: its group is purged from that rule (block purging), the other rules still compare
+# its members. Without it, pairs grow with the square of a village's population (4.4 M persons in 148 villages).
+MAX_BLOCK_MENTIONS = 30
 
 _SOURCES_SQL = """
     SELECT 'dtks' AS source, period AS source_period, source_file, source_row, 'REG' AS role,
@@ -266,7 +279,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
     SELECT b.*, i.nama_inti, i.nama_canon, i.nama_ini, i.nama_sig, i.nama_canon_sig FROM base b LEFT JOIN per_mention i USING (mid)
     """)
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE {MENTIONS} AS
+    CREATE OR REPLACE TEMP TABLE registry_mentions_feat AS
     SELECT m.mid, m.record_key, m.source, m.source_period, m.source_file, m.source_row, m.role,
            nullif(trim(m.nik), '') AS nik, nullif(trim(m.nokk), '') AS nokk, m.nama, m.jk, CAST(m.tgl_lahir AS DATE) AS tgl_lahir,
            m.hub_kel, m.kode_desa, m.alamat, m.id_art, m.id_dtks, m.desil, m.sta_keberadaan, m.usulan, m.alasan,
@@ -296,4 +309,30 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            list_transform(m.nama_tok, lambda t: {_skeleton_sql("t")}) AS nama_kerangka_tok
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
+    _add_place_blocking_keys(con, "registry_mentions_feat", MENTIONS)
     return MENTIONS
+
+
+def _add_place_blocking_keys(con: duckdb.DuckDBPyConnection, features: str, out: str) -> None:
+    """Create `out` = `features` with `desa_blok` and the keys of the name-and-place blocking rules, each purged
+    of groups over MAX_BLOCK_MENTIONS (block purging): equi-join keys, so that a rule's pairs grow with the
+    mentions, not with the square of a village's population."""
+    named = (f"SELECT a.alamat_key, arg_max(v.desa_key, (strpos(a.alamat_key, v.desa_key) + length(v.desa_key), "
+             f"length(v.desa_key))) AS desa_named "
+             f"FROM (SELECT DISTINCT alamat_key FROM {features} WHERE desa_key IS NULL AND alamat_key <> '') a "
+             f"JOIN registry_village_names v ON v.desa_key <> '' AND contains(a.alamat_key, v.desa_key) GROUP BY 1")
+    banjar = "CASE WHEN m.banjar_key <> '' THEN m.banjar_key END"
+    street = "CASE WHEN m.street_key <> '' THEN m.street_key END"
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE {out} AS
+    WITH named AS ({named}),
+    placed AS (SELECT f.*, coalesce(f.desa_key, n.desa_named) AS desa_blok
+               FROM {features} f LEFT JOIN named n USING (alamat_key))
+    SELECT m.*,
+           {_selective("m.nama_norm || '|' || m.kode_desa", MAX_BLOCK_MENTIONS)} AS nama_desa_blok,
+           {_selective(f"m.nama_inti || '|' || {street} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)} AS nama_alamat_blok,
+           {_selective(f"m.nama_inti || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)} AS nama_banjar_blok,
+           {_selective(f"m.nama_kerangka || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)}
+             AS kerangka_banjar_blok
+    FROM placed m
+    """)
