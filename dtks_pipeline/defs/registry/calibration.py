@@ -134,7 +134,8 @@ def _em_passes(linker, names: list[str]) -> dict[str, str]:
         if comparison.output_column_name not in names:
             continue
         used = {col.input_name for col in comparison._input_columns_used_by_case_statement}
-        blocks = [b for b in linkage_model.EM_BLOCKS if not used & set(b)]
+        blocks = [b for b in linkage_model.EM_BLOCKS if not used & set(b)
+                  and comparison.output_column_name not in linkage_model.EM_NOT_TRAINED.get(b, ())]
         out[comparison.output_column_name] = " OR ".join(
             "(" + " AND ".join(f"coalesce({c}_l = {c}_r, false)" for c in b) + ")" for b in blocks) or "false"
     return out

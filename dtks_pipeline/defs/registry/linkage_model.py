@@ -2,7 +2,7 @@
 
 Every parameter is learned from the month's own mentions (mentions.py):
 u probabilities by random sampling, m probabilities by expectation
-maximisation over two blocking rules (and over every candidate pair for the
+maximisation over three blocking rules (EM_BLOCKS) (and over every candidate pair for the
 levels those rules barely reach: calibration.py), term frequencies of names from the data. Nothing is a hand-set weight and no name is listed; the prior values
 below (`.configure(m_probabilities=..., u_probabilities=...)`) are only
 where EM starts, and what a tiny input keeps when it is too small to learn
@@ -354,8 +354,16 @@ COUNTED_LEVELS = {
 
 # EM passes: pairs that are mostly one person, leaving every comparison free in one of them
 # (same NIK trains name, sex and place; the same family card and sex trains NIK+birth date and name, two
-# comparisons free so that EM can tell a duplicate row from a parent and child of one name).
-EM_BLOCKS = [("nik",), ("nokk", "jk")]
+# comparisons free so that EM can tell a duplicate row from a parent and child of one name; the same name and
+# birth date trains the place, sex and relation on pairs neither of the others holds: a person listed in two
+# households with the NIK mistyped in one (SOURCES.md "data ganda"), whom the NIK and card passes never see, so
+# that without it EM took "two different cards" for near-proof of two persons).
+EM_BLOCKS = [("nik",), ("nokk", "jk"), ("nama_lahir",)]
+# Comparisons a pass must not train although they weigh in its expectation step: the NIK pass holds only
+# duplicates whose NIK was typed right, and a person's second household is where the NIK is mistyped
+# (SOURCES.md), so among its matches a second card is rarer than among all: the place is learned from the
+# name-and-birth-date pass, whose NIK and name (equal by construction there) are learned elsewhere.
+EM_NOT_TRAINED = {("nik",): ("tempat",), ("nama_lahir",): ("nik_tgl_lahir", "nama")}
 
 
 def deterministic_rules() -> list:
@@ -366,7 +374,7 @@ SPLINK_COLUMNS = ["nik", "nik_keys", "tgl_lahir", "dob_s", "nik_konsisten", "nam
                   "jk", "hub_kel", "nokk", "kode_desa", "kecamatan", "desa_key", "alamat_key", "street_key", "banjar_key", "nokk_blok",
                   "nik_luar_lahir", "nik_luar_lahir_blok", "nik_lahir", "nama_kerangka", "nama_kerangka_tok",
                   "nama_desa_blok", "nama_alamat_blok", "nama_banjar_blok", "kerangka_banjar_blok"]
-RETAINED_COLUMNS = ["record_key", "role", "source"]
+RETAINED_COLUMNS = ["record_key", "role", "source", "nama_lahir"]
 
 
 def settings(rules: dict[str, object] | None = None, *, term_frequencies: bool = True) -> SettingsCreator:

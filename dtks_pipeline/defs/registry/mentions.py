@@ -28,6 +28,7 @@ model compares, all computed from the data itself:
 - `nik_keys`: the NIK with one part left out (9 keys): two NIKs one
   substitution or one adjacent transposition apart always share a key (an
   exploding blocking rule);
+- `nama_lahir`: the name and the birth date, the block of an EM pass (linkage_model.EM_BLOCKS);
 - `nik_konsisten`: the NIK's birth part (DDMMYY, +40 for women) agrees with
   the row's own birth date and sex;
 - `kecamatan`, `desa_key` (the village's name, letters only), `alamat_key` (the address up to its kecamatan),
@@ -90,7 +91,7 @@ MENTION_COLUMNS: dict[str, str] = {
     "mobil_pribadi": "BOOLEAN", "prev_person_id": "VARCHAR", "carried_mid": "BIGINT",
     # features of the linkage model
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_huruf": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
-    "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "kecamatan": "VARCHAR",
+    "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "nama_lahir": "VARCHAR", "kecamatan": "VARCHAR",
     "desa_key": "VARCHAR", "alamat_key": "VARCHAR", "street_key": "VARCHAR", "banjar_key": "VARCHAR",
     "nokk_blok": "VARCHAR", "nik_luar_lahir": "VARCHAR", "nik_luar_lahir_blok": "VARCHAR", "nik_lahir": "VARCHAR",
     "nama_kerangka": "VARCHAR", "nama_kerangka_tok": "VARCHAR[]",
@@ -293,6 +294,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            {nik_keys} AS nik_keys,
            {konsisten} AS nik_konsisten,
            strftime(m.tgl_lahir, '%Y%m%d') AS dob_s,
+           m.nama_norm || '|' || strftime(m.tgl_lahir, '%Y%m%d') AS nama_lahir,
            substr(m.kode_desa, 1, 6) AS kecamatan,
            nullif(v.desa_key, '') AS desa_key,
            {_letters(_ADDRESS_BEFORE_KECAMATAN)} AS alamat_key,

@@ -77,6 +77,27 @@ def _em_pairs(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ..
                        f"WHERE {not_null} GROUP BY {', '.join(columns)})").fetchall()[0][0]
 
 
+def _m_state(linker, names) -> dict:
+    """(comparison, level label) -> its m value and trained-m records, for the comparisons `names`, before an EM
+    pass (Splink replaces the level objects when a pass ends: they are found again by name)."""
+    return {(comparison.output_column_name, level.label_for_charts): (level.m_probability,
+                                                                      list(level._trained_m_probabilities))
+            for comparison in linker._settings_obj.comparisons if comparison.output_column_name in names
+            for level in comparison._comparison_levels_excluding_null}
+
+
+def _restore_m(linker, kept: dict) -> None:
+    """Undo what an EM pass learned for the levels of `kept` (linkage_model.EM_NOT_TRAINED): Splink trains
+    every comparison whose columns the pass's blocking rule leaves free, and sets m to the median over passes;
+    those comparisons still weigh in the pass's expectation step."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if (comparison.output_column_name, level.label_for_charts) in kept:
+                m, trained = kept[(comparison.output_column_name, level.label_for_charts)]
+                level._trained_m_probabilities = trained
+                level.m_probability = m
+
+
 def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u_max_pairs: float | None = None,
                 seed: int = 1) -> ScoredPairs:
     """Train on `candidates.input_table` and score its candidate pairs into table SCORED_PAIRS."""
@@ -104,8 +125,10 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         lap("u")
         for columns in linkage_model.EM_BLOCKS:
             if _em_pairs(con, candidates.input_table, columns) >= linkage_model.MIN_EM_PAIRS:
+                kept = _m_state(linker, linkage_model.EM_NOT_TRAINED.get(columns, ()))
                 with em_m_floor():  # a level EM finds in no match would underflow and fail the month
                     linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+                _restore_m(linker, kept)
         lap("em")
     # the candidate pairs, generated once: counted per rule here, then scored by predict (which finds them
     # in the linker's cache instead of blocking again)
