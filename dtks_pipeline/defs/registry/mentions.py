@@ -312,6 +312,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
     """)
     _add_place_blocking_keys(con, "registry_mentions_feat", MENTIONS)
+    con.execute("DROP TABLE registry_mentions_feat")  # a copy of every mention: not kept beside MENTIONS
     return MENTIONS
 
 

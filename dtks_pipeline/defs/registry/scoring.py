@@ -77,6 +77,16 @@ def _em_pairs(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ..
                        f"WHERE {not_null} GROUP BY {', '.join(columns)})").fetchall()[0][0]
 
 
+def _not_trained(linker, columns: tuple[str, ...], passes: list[tuple[str, ...]]) -> list[str]:
+    """The comparisons of linkage_model.EM_NOT_TRAINED[columns] that another of the `passes` run this month
+    trains (one that no pass would train keeps what this pass learns rather than its starting values)."""
+    used = {c.output_column_name: {col.input_name for col in c._input_columns_used_by_case_statement}
+            for c in linker._settings_obj.comparisons}
+    return [name for name in linkage_model.EM_NOT_TRAINED.get(columns, ())
+            if any(other != columns and not used[name] & set(other)
+                   and name not in linkage_model.EM_NOT_TRAINED.get(other, ()) for other in passes)]
+
+
 def _m_state(linker, names) -> dict:
     """(comparison, level label) -> its m value and trained-m records, for the comparisons `names`, before an EM
     pass (Splink replaces the level objects when a pass ends: they are found again by name)."""
@@ -123,12 +133,13 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
             max_pairs=u_max_pairs or linkage_model.U_MAX_PAIRS, seed=seed, num_chunks=1,
             min_count_per_level=None)
         lap("u")
-        for columns in linkage_model.EM_BLOCKS:
-            if _em_pairs(con, candidates.input_table, columns) >= linkage_model.MIN_EM_PAIRS:
-                kept = _m_state(linker, linkage_model.EM_NOT_TRAINED.get(columns, ()))
-                with em_m_floor():  # a level EM finds in no match would underflow and fail the month
-                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
-                _restore_m(linker, kept)
+        passes = [c for c in linkage_model.EM_BLOCKS
+                  if _em_pairs(con, candidates.input_table, c) >= linkage_model.MIN_EM_PAIRS]
+        for columns in passes:
+            kept = _m_state(linker, _not_trained(linker, columns, passes))
+            with em_m_floor():  # a level EM finds in no match would underflow and fail the month
+                linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+            _restore_m(linker, kept)
         lap("em")
     # the candidate pairs, generated once: counted per rule here, then scored by predict (which finds them
     # in the linker's cache instead of blocking again)
