@@ -127,15 +127,12 @@ def m_step(p: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict[str, dic
 
 def _em_passes(linker, names: list[str]) -> dict[str, str]:
     """comparison -> SQL (over a predictions table) of "this pair is in an EM pass that trains the comparison":
-    a pass blocked on `linkage_model.EM_BLOCKS` columns trains the comparisons that use none of them (as Splink
-    decides in its EM training session)."""
+    which pass trains which comparison is `linkage_model.em_pass_trains`."""
     out = {}
     for comparison in linker._settings_obj.comparisons:
         if comparison.output_column_name not in names:
             continue
-        used = {col.input_name for col in comparison._input_columns_used_by_case_statement}
-        blocks = [b for b in linkage_model.EM_BLOCKS if not used & set(b)
-                  and comparison.output_column_name not in linkage_model.EM_NOT_TRAINED.get(b, ())]
+        blocks = [b for b in linkage_model.EM_BLOCKS if linkage_model.em_pass_trains(comparison, b)]
         out[comparison.output_column_name] = " OR ".join(
             "(" + " AND ".join(f"coalesce({c}_l = {c}_r, false)" for c in b) + ")" for b in blocks) or "false"
     return out

@@ -366,6 +366,13 @@ EM_BLOCKS = [("nik",), ("nokk", "jk"), ("nama_lahir",)]
 EM_NOT_TRAINED = {("nik",): ("tempat",), ("nama_lahir",): ("nik_tgl_lahir", "nama")}
 
 
+def em_pass_trains(comparison, block: tuple[str, ...]) -> bool:
+    """Whether the EM pass blocked on `block` trains the Splink `comparison`: Splink trains those whose columns
+    the block leaves free, less EM_NOT_TRAINED."""
+    used = {col.input_name for col in comparison._input_columns_used_by_case_statement}
+    return not used & set(block) and comparison.output_column_name not in EM_NOT_TRAINED.get(block, ())
+
+
 def deterministic_rules() -> list:
     return [block_on("nik", "nama_norm"), block_on("nokk", "nama_norm", "tgl_lahir")]
 

@@ -80,11 +80,9 @@ def _em_pairs(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ..
 def _not_trained(linker, columns: tuple[str, ...], passes: list[tuple[str, ...]]) -> list[str]:
     """The comparisons of linkage_model.EM_NOT_TRAINED[columns] that another of the `passes` run this month
     trains (one that no pass would train keeps what this pass learns rather than its starting values)."""
-    used = {c.output_column_name: {col.input_name for col in c._input_columns_used_by_case_statement}
-            for c in linker._settings_obj.comparisons}
+    comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     return [name for name in linkage_model.EM_NOT_TRAINED.get(columns, ())
-            if any(other != columns and not used[name] & set(other)
-                   and name not in linkage_model.EM_NOT_TRAINED.get(other, ()) for other in passes)]
+            if any(other != columns and linkage_model.em_pass_trains(comparisons[name], other) for other in passes)]
 
 
 def _m_state(linker, names) -> dict:
