@@ -45,6 +45,10 @@ def test_benchmark_runs_on_a_tiny_sample_and_keeps_every_stage_and_both_baseline
     # the registry's named stages are kept, and its progress line was echoed
     assert any("scored_pairs" in named for named in months[0]["named_stages"].values())
     assert "registry (6 tables)" in out
+    # and the candidate pairs of each blocking rule, which say how the blocking grows with the families
+    pairs = months[0]["candidate_pairs"]
+    assert "nik" in pairs and "nama_desa" in pairs and sum(pairs.values()) > 0
+    assert f"candidate pairs of 2022-10: {sum(pairs.values()):,}" in out
     assert report["pipeline"]["one_month_peak_mb"] > 50
     assert report["pipeline"]["k_months_seconds"] == report["pipeline"]["one_month_seconds"] > 0
     # The floor reads every file of the month: the seven agency files and every village file.

@@ -181,21 +181,33 @@ def steps_from_events(events, groups: dict[str, str]) -> list[StepRecord]:
     return sorted((s for s in steps.values() if s.start is not None), key=lambda s: s.start)
 
 
-def named_stage_seconds(events) -> dict[str, dict]:
-    """asset key -> its `stage seconds` metadata (the registry's and publication's named stages)."""
-    from dtks_pipeline.defs.operations.progress import STAGE_SECONDS
-
+def asset_metadata(events, name: str) -> dict[str, dict]:
+    """asset key -> its metadata entry `name` where that is a dict (the first materialization of the run)."""
     out: dict[str, dict] = {}
     for entry in events:
         event = entry.dagster_event
         if event is None or event.event_type_value != "ASSET_MATERIALIZATION":
             continue
         materialization = event.event_specific_data.materialization
-        item = materialization.metadata.get(STAGE_SECONDS)
+        item = materialization.metadata.get(name)
         value = getattr(item, "value", item)
         if isinstance(value, dict):
             out.setdefault(materialization.asset_key.to_user_string(), value)
     return out
+
+
+def named_stage_seconds(events) -> dict[str, dict]:
+    """asset key -> its `stage seconds` metadata (the registry's and publication's named stages)."""
+    from dtks_pipeline.defs.operations.progress import STAGE_SECONDS
+
+    return asset_metadata(events, STAGE_SECONDS)
+
+
+def candidate_pair_counts(events) -> dict[str, int]:
+    """The registry's candidate pairs per blocking rule (how the blocking grows with the families)."""
+    from dtks_pipeline.defs.registry.assets import CANDIDATE_PAIRS_METADATA
+
+    return next(iter(asset_metadata(events, CANDIDATE_PAIRS_METADATA).values()), {})
 
 
 def stage_seconds(steps: list[StepRecord]) -> dict[str, float]:
@@ -245,7 +257,7 @@ def child_pipeline(sources: Path, warehouse: Path, periods: list[str]) -> None:
             stages=stage_seconds(steps),
             steps=[{"step": s.step_key, "stage": stage_of(s), "seconds": round(s.seconds, 3), "ok": s.ok} for s in steps],
             failed_steps=[s.step_key for s in steps if not s.ok],
-            named_stages=named_stage_seconds(logs),
+            named_stages=named_stage_seconds(logs), candidate_pairs=candidate_pair_counts(logs),
             checks_passed=sum(e.passed for e in evaluations), checks_total=len(evaluations),
             warehouse_bytes=warehouse.stat().st_size if warehouse.exists() else None,
         )
@@ -538,6 +550,10 @@ def print_report(report: dict) -> None:
     print(f"  stages of {first['period']} (s): " + ", ".join(f"{k} {v:.1f}" for k, v in first["stages"].items()))
     for asset, named in first.get("named_stages", {}).items():
         print(f"  {asset} named stages (s): " + ", ".join(f"{k} {v}" for k, v in named.items()))
+    if first.get("candidate_pairs"):
+        pairs = first["candidate_pairs"]
+        print(f"  candidate pairs of {first['period']}: {sum(pairs.values()):,} ("
+              + ", ".join(f"{k} {v:,}" for k, v in pairs.items()) + ")")
     for h in report.get("history", []):
         print(f"  after {h['months_published_before']} published: {h['period']} {h['seconds']:.1f} s, "
               f"publication {h['publication_seconds']:.2f} s")

@@ -19,6 +19,7 @@ from dtks_pipeline.defs.shared import OWNERS, WAREHOUSE_POOL, WarehouseResource,
 
 GROUP = "registry"
 KINDS = {"duckdb"}
+CANDIDATE_PAIRS_METADATA = "candidate pairs per blocking rule"  # also read by benchmarks.pipeline
 
 PERSONS = dg.AssetKey(["registry", "persons"])
 PERSON_LINKS = dg.AssetKey(["registry", "person_links"])
@@ -134,7 +135,7 @@ def registry_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         f"{counts['exclusions']['rows']} exclusions, {counts['person_links']['rows']} links in {seconds}s"
     )
     common = {"snapshot/periods used": dg.MetadataValue.json(result.used_periods), "seconds": seconds,
-              "candidate pairs per blocking rule": dg.MetadataValue.json(result.candidates.counts),
+              CANDIDATE_PAIRS_METADATA: dg.MetadataValue.json(result.candidates.counts),
               "stage seconds": dg.MetadataValue.json(result.seconds),
               "linkage model": dg.MetadataValue.json(result.scored.parameters)}
     review_meta = review.metadata()
