@@ -147,3 +147,26 @@ def test_a_levels_support_leaves_out_its_own_weight():
                                                                         0: level(0.1, 0.9)}})
     assert abs(support[("c", 2)] - (0.5 + 0.5 + 1.0 / (1.0 + 2.0 ** -20))) < 1e-9
     assert support[("c", 1)] == 0.0 and support[("c", 0)] == 0.0   # term-frequency level; a level without pairs
+
+
+def test_pair_groups_give_the_sums_of_the_pairs_they_stand_for():
+    """Grouping the pairs that share comparison vector, EM passes and Bayes factor changes no sum calibration takes."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    gammas = {"a": rng.integers(-1, 4, n), "b": rng.integers(0, 6, n)}
+    in_em = {"a": rng.random(n) < 0.3, "b": rng.random(n) < 0.5}
+    bayes = rng.choice([-12.0, -3.5, 2.25, 9.0, 15.5], n) + (gammas["b"] == 5) * rng.choice([0.0, 1.5, 3.0], n)
+    groups = calibration.PairGroups(bayes, gammas, in_em)
+    assert len(groups.count) < n / 10 and groups.count.sum() == n
+    for c in gammas:
+        for g in range(-1, 6):
+            for flag in (False, True):
+                raw = int(((gammas[c] == g) & (in_em[c] == flag)).sum())
+                assert groups.count[(groups.gammas[c] == g) & (groups.in_em[c] == flag)].sum() == raw
+    assert abs(calibration.fixed_point_prior(bayes, 1e8, 1e-6)
+               - calibration.fixed_point_prior(groups.bayes, 1e8, 1e-6, groups.count)) < 1e-15
+    p = 1.0 / (1.0 + np.exp2(-(bayes - 10.0)))
+    expected = groups.count / (1.0 + np.exp2(-(groups.bayes - 10.0)))
+    levels = {"a": {g: None for g in range(4)}, "b": {g: None for g in range(6)}}
+    by_pair, by_group = calibration.m_step(p, gammas, levels), calibration.m_step(expected, groups.gammas, levels)
+    assert all(abs(by_pair[k] - by_group[k]) < 1e-12 for k in by_pair)

@@ -146,7 +146,8 @@ def em_support(p: np.ndarray, in_em: dict[str, np.ndarray] | None, gammas: dict[
             for c, by in m_levels.items() for g in by}
 
 
-def support_without_level(weights: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict) -> dict:
+def support_without_level(weights: np.ndarray, gammas: dict[str, np.ndarray], m_levels: dict,
+                          count: np.ndarray | None = None) -> dict:
     """(comparison, gamma) -> the expected matches at that level among all candidate pairs, each pair's match
     probability taken without that level's own weight: how many matches the other comparisons alone place
     there. (With its own weight counted, a starting m would vouch for itself: a generous guess makes its
@@ -159,7 +160,8 @@ def support_without_level(weights: np.ndarray, gammas: dict[str, np.ndarray], m_
                 out[(c, g)] = 0.0
                 continue
             own = np.log2(level.m_probability) - np.log2(level.u_probability)
-            out[(c, g)] = float((1.0 / (1.0 + np.exp2(-(weights[at] - own)))).sum())
+            p = 1.0 / (1.0 + np.exp2(-(weights[at] - own)))
+            out[(c, g)] = float(p.sum()) if count is None else float(p @ count[at])
     return out
 
 
@@ -204,16 +206,43 @@ def counted_level_pairs(con: duckdb.DuckDBPyConnection, linker, input_table: str
     return out
 
 
-def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float) -> float:
-    """The match proportion at which the pairs' expected matches, summed, give that proportion back."""
+def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float, count: np.ndarray | None = None) -> float:
+    """The match proportion at which the pairs' expected matches, summed, give that proportion back
+    (`count`: how many pairs each entry of `bayes` stands for, 1 each by default)."""
     lam = prior
     for _ in range(ITERATIONS):
         p = 1.0 / (1.0 + np.exp2(-(bayes + _logit2(lam))))
-        new = min(max(float(p.sum()) / all_pairs, 1.0 / all_pairs), 0.5)
+        expected = float(p.sum()) if count is None else float(p @ count)
+        new = min(max(expected / all_pairs, 1.0 / all_pairs), 0.5)
         if abs(new - lam) <= TOLERANCE * lam:
             return new
         lam = new
     return lam
+
+
+class PairGroups:
+    """The candidate pairs grouped where calibration cannot tell them apart: the same comparison vector, the same
+    EM passes and the same Bayes factor. Every update is a sum over pairs of a function of those three, so the
+    groups, each weighted by its `count`, give the same sums as the pairs at a fraction of the cost (a regency's
+    millions of pairs fall into tens of thousands of groups: the term-frequency weights of names vary, the rest
+    does not)."""
+
+    def __init__(self, bayes: np.ndarray, gammas: dict[str, np.ndarray], in_em: dict[str, np.ndarray]):
+        names = list(gammas)
+        code = np.zeros(len(bayes), dtype=np.int64)
+        for c in names:   # gamma + 1 in 6 bits and the EM flag in 1, per comparison
+            code = (code << 7) | ((gammas[c].astype(np.int64) + 1) << 1) | in_em[c].astype(np.int64)
+        order = np.lexsort((bayes, code))
+        code, bayes = code[order], bayes[order]
+        starts = np.flatnonzero(np.concatenate(([True], (code[1:] != code[:-1]) | (bayes[1:] != bayes[:-1]))))
+        self.count = np.diff(np.append(starts, len(order))).astype("float64")
+        self.bayes = bayes[starts]
+        code = code[starts]
+        self.gammas, self.in_em = {}, {}
+        for c in reversed(names):
+            self.in_em[c] = (code & 1).astype(bool)
+            self.gammas[c] = ((code >> 1) & 63) - 1
+            code = code >> 7
 
 
 def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentions: int, names: list[str],
@@ -228,30 +257,35 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     passes = _em_passes(linker, names)
     in_em = ", ".join(f"{sql} AS em_{c}" for c, sql in passes.items())
     frame = con.execute(f"SELECT match_weight, {cols}, {in_em} FROM {predictions}").fetchnumpy()
-    weights = frame["match_weight"].astype("float64")
-    bayes0 = weights - _logit2(prior0)
-    gammas = {c: frame[f"gamma_{c}"] for c in names}
+    groups = PairGroups(frame["match_weight"].astype("float64") - _logit2(prior0),
+                        {c: frame[f"gamma_{c}"] for c in names},
+                        {c: frame[f"em_{c}"].astype(bool) if c in passes else np.zeros(len(frame["match_weight"]), bool)
+                         for c in names})
+    del frame
+    bayes0, gammas, count = groups.bayes, groups.gammas, groups.count
+    weights = bayes0 + _logit2(prior0)
     levels = _levels(linker, names)
     raw_u = {(c, g): lvl.u_probability for c, by in levels.items() for g, lvl in by.items()}
     m_levels = _m_levels(linker, names)
     raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
-    p0 = 1.0 / (1.0 + np.exp2(-weights))
-    support = em_support(p0, {c: frame[f"em_{c}"].astype(bool) for c in passes}, gammas, m_levels)
-    in_candidates = support_without_level(weights, gammas, m_levels)
+    p0 = count / (1.0 + np.exp2(-weights))
+    support = em_support(p0, {c: groups.in_em[c] for c in passes}, gammas, m_levels)
+    in_candidates = support_without_level(weights, gammas, m_levels, count)
     free = re_estimated(support, in_candidates)
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
     counted = {k: v for k, v in (counted or {}).items()
                if k[0] in levels and k[1] in levels[k[0]] and levels[k[0]][k[1]]._has_estimated_m_values}
 
-    def posterior(prior: float, shift: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp2(-(bayes0 + shift + _logit2(prior))))
+    def expected_matches(prior: float, shift: np.ndarray) -> np.ndarray:
+        """The expected matches of each group: its pairs' match probability times their count."""
+        return count / (1.0 + np.exp2(-(bayes0 + shift + _logit2(prior))))
 
     def u_at(prior: float, shift: np.ndarray, m: dict) -> dict:
         """Every level's u at this prior: sampled and corrected, or counted over all pairs."""
         out = _corrected_levels(raw_u, levels, prior, u_pairs, m)
         if counted:
-            p = posterior(prior, shift)
+            p = expected_matches(prior, shift)
             for (c, g), pairs in counted.items():
                 out[(c, g)] = counted_u(pairs, float(p[gammas[c] == g].sum()), all_pairs, float(p.sum()))
         return out
@@ -276,9 +310,9 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
         prior, shift = prior0, np.zeros(len(bayes0))
         new_u, new_m = dict(raw_u), dict(raw_m)
         for _ in range(ITERATIONS):
-            new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior)
+            new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior, count)
             if free:
-                new_m = keep_supported(raw_m, m_step(posterior(new_prior, shift), gammas, m_levels), free)
+                new_m = keep_supported(raw_m, m_step(expected_matches(new_prior, shift), gammas, m_levels), free)
             new_u = u_at(new_prior, shift, new_m)
             new_shift = shift_for(deltas(new_u, new_m))
             done = (abs(new_prior - prior) <= TOLERANCE * prior
@@ -286,13 +320,13 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
             prior, shift = new_prior, new_shift
             if done:
                 break
-        return fixed_point_prior(bayes0 + shift, all_pairs, prior), shift, new_u, new_m
+        return fixed_point_prior(bayes0 + shift, all_pairs, prior, count), shift, new_u, new_m
 
     # a freed level whose expected matches fall below MIN_SUPPORT as its own m falls (EM's collapse towards a
     # veto) goes back to EM's value, and the rest are estimated again
     while True:
         prior, shift, new_u, new_m = alternate(free)
-        final = em_support(posterior(prior, shift), None, gammas, m_levels)
+        final = em_support(expected_matches(prior, shift), None, gammas, m_levels)
         collapsed = {k for k in free if final[k] < MIN_SUPPORT}
         if not collapsed:
             break
