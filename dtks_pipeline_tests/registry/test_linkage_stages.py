@@ -179,3 +179,15 @@ def test_tables_counts_and_review_cut_agree_with_the_full_frames(tmp_path):
     con.close()
     assert (cut["reason"] == review.NIK_GANDA).sum() == 1  # found through a pair outside the band, too
     pd.testing.assert_frame_equal(cut.reset_index(drop=True), full.reset_index(drop=True))
+
+
+def test_pairs_predicted_in_slices_equal_the_pairs_predicted_at_once(con, staged):
+    """A month too large for one predict query is scored slice by slice: the same pairs, the same scores."""
+    columns = "mid_l, mid_r, match_rule, round(match_probability, 12)"
+    whole = sorted(con.execute(f"SELECT {columns} FROM {staged['scored'].table}").fetchall())
+    total = sum(staged["candidates"].counts.values())
+    assert total >= 4
+    sliced = scoring.score_pairs(con, candidates.candidate_pairs(con, staged["mentions"]),
+                                 predict_slice_pairs=max(total // 3, 1))
+    assert sorted(con.execute(f"SELECT {columns} FROM {sliced.table}").fetchall()) == whole
+    assert len(whole) > 0

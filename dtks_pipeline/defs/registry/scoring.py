@@ -11,7 +11,8 @@ own DuckDB connection:
 3. m by EM over `em_blocking_rules()`;
 4. prediction of every candidate pair (Splink generates the pairs once,
    `compute_blocked_pairs_for_predict`; they are counted per blocking rule
-   for the candidates' metadata and then scored from Splink's cache);
+   for the candidates' metadata and then scored from Splink's cache, in slices
+   of at most `PREDICT_SLICE_PAIRS` pairs: `predict_blocked_pairs`);
 5. calibration (calibration.py): the match proportion re-estimated from the
    month's own scores, u corrected for the matches inside the random
    sample, and m re-estimated over all candidate pairs for the levels EM's
@@ -45,6 +46,10 @@ from dtks_pipeline.lib.laps import Laps
 SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
 PREDICT_PROBABILITY = 1e-4  # pairs predicted before the prior is re-estimated (it may rise a hundredfold)
+# Pairs scored by one predict query. DuckDB spills the comparison vectors of a query's pairs, both rows' columns
+# each, to disk: 250 million pairs of a 1.2M-family month filled 50 GB of spill within minutes. In slices the
+# disk holds one slice's vectors at a time; a regency's month (about 12 million pairs at 250k families) is one slice.
+PREDICT_SLICE_PAIRS = 25_000_000
 PRIOR_ITERATIONS = 200      # fixed-point iterations of the prior (converges in tens)
 # Splink's own messages below this level stay off the console: its training chatter (u sampling, EM iterations,
 # blocking and predict times: hundreds of lines a month) and its warnings, which here are all by design (an EM pass
@@ -106,9 +111,38 @@ def _restore_m(linker, kept: dict) -> None:
                 level.m_probability = m
 
 
+def predict_blocked_pairs(con: duckdb.DuckDBPyConnection, linker, blocked, threshold: float, *,
+                          slice_pairs: int = PREDICT_SLICE_PAIRS):
+    """Splink's predictions of the blocked pairs (`blocked`, in the linker's cache) at `threshold`: in one query
+    up to `slice_pairs` pairs, else slice by slice (a hash of the pair), each slice registered as the pairs to
+    predict and its predictions appended to the first slice's table. Returns the SplinkDataFrame."""
+    total = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
+    slices = -(-total // max(slice_pairs, 1))
+    if slices <= 1:
+        return linker.inference.predict(threshold_match_probability=threshold)
+    db_api = linker._db_api
+    predictions = None
+    for k in range(slices):
+        part = f"__dtks_blocked_slice_{k}"
+        con.execute(f"CREATE OR REPLACE TABLE {part} AS SELECT * FROM {blocked.physical_name} "
+                    f"WHERE hash(join_key_l, join_key_r) % {slices} = {k}")
+        registered = linker.table_management.register_blocked_pairs_for_predict(
+            db_api.table_to_splink_dataframe(part, part))
+        scored = linker.inference.predict(threshold_match_probability=threshold)
+        registered.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        if predictions is None:
+            predictions = scored
+        else:
+            con.execute(f"INSERT INTO {predictions.physical_name} SELECT * FROM {scored.physical_name}")
+            scored.drop_table_from_database_and_remove_from_cache()
+        log.info("registry predict: slice %d of %d (%d blocked pairs)", k + 1, slices, total)
+    return predictions
+
+
 def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u_max_pairs: float | None = None,
-                seed: int = 1) -> ScoredPairs:
-    """Train on `candidates.input_table` and score its candidate pairs into table SCORED_PAIRS."""
+                seed: int = 1, predict_slice_pairs: int | None = None) -> ScoredPairs:
+    """Train on `candidates.input_table` and score its candidate pairs into table SCORED_PAIRS
+    (`predict_slice_pairs`: PREDICT_SLICE_PAIRS unless given)."""
     from splink import DuckDBAPI, Linker, block_on
 
     timings: dict[str, float] = {}
@@ -145,7 +179,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
     if not candidates.counts:
         count_pairs(con, blocked.physical_name, candidates)
     lap("blocking")
-    predictions = linker.inference.predict(threshold_match_probability=PREDICT_PROBABILITY if trained else KEEP_PROBABILITY)
+    predictions = predict_blocked_pairs(con, linker, blocked, PREDICT_PROBABILITY if trained else KEEP_PROBABILITY,
+                                        slice_pairs=predict_slice_pairs or PREDICT_SLICE_PAIRS)
     blocked.drop_table_from_database_and_remove_from_cache()
     lap("predict")
     calibrated = {}
