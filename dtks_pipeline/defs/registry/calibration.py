@@ -223,9 +223,8 @@ def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float, count: 
 class PairGroups:
     """The candidate pairs grouped where calibration cannot tell them apart: the same comparison vector, the same
     EM passes and the same Bayes factor. Every update is a sum over pairs of a function of those three, so the
-    groups, each weighted by its `count`, give the same sums as the pairs at a fraction of the cost (a regency's
-    millions of pairs fall into tens of thousands of groups: the term-frequency weights of names vary, the rest
-    does not)."""
+    groups, each weighted by its `count`, give the same sums as the pairs, with one entry per group instead of
+    one per pair in every pass of the iterations."""
 
     def __init__(self, bayes: np.ndarray, gammas: dict[str, np.ndarray], in_em: dict[str, np.ndarray]):
         names = list(gammas)

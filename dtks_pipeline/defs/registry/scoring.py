@@ -47,8 +47,8 @@ SCORED_PAIRS = "registry_scored_pairs"
 KEEP_PROBABILITY = 0.01   # pairs below this are dropped: far below any decision or review band
 PREDICT_PROBABILITY = 1e-4  # pairs predicted before the prior is re-estimated (it may rise a hundredfold)
 # Pairs scored by one predict query. DuckDB spills the comparison vectors of a query's pairs, both rows' columns
-# each, to disk: 250 million pairs of a 1.2M-family month filled 50 GB of spill within minutes. In slices the
-# disk holds one slice's vectors at a time; a regency's month (about 12 million pairs at 250k families) is one slice.
+# each, to disk: the 91 million pairs of a 1.2M-family month filled 48 GB of spill in ten minutes. In slices the
+# disk holds one slice's vectors at a time; the 60k sample's month (about a million pairs) is one slice.
 PREDICT_SLICE_PAIRS = 25_000_000
 PRIOR_ITERATIONS = 200      # fixed-point iterations of the prior (converges in tens)
 # Splink's own messages below this level stay off the console: its training chatter (u sampling, EM iterations,
@@ -124,7 +124,7 @@ def predict_blocked_pairs(con: duckdb.DuckDBPyConnection, linker, blocked, thres
     predictions = None
     for k in range(slices):
         part = f"__dtks_blocked_slice_{k}"
-        con.execute(f"CREATE OR REPLACE TABLE {part} AS SELECT * FROM {blocked.physical_name} "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {part} AS SELECT * FROM {blocked.physical_name} "
                     f"WHERE hash(join_key_l, join_key_r) % {slices} = {k}")
         registered = linker.table_management.register_blocked_pairs_for_predict(
             db_api.table_to_splink_dataframe(part, part))
