@@ -257,9 +257,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     in_em = ", ".join(f"{sql} AS em_{c}" for c, sql in passes.items())
     frame = con.execute(f"SELECT match_weight, {cols}, {in_em} FROM {predictions}").fetchnumpy()
     groups = PairGroups(frame["match_weight"].astype("float64") - _logit2(prior0),
-                        {c: frame[f"gamma_{c}"] for c in names},
-                        {c: frame[f"em_{c}"].astype(bool) if c in passes else np.zeros(len(frame["match_weight"]), bool)
-                         for c in names})
+                        {c: frame[f"gamma_{c}"] for c in names}, {c: frame[f"em_{c}"].astype(bool) for c in passes})
     del frame
     bayes0, gammas, count = groups.bayes, groups.gammas, groups.count
     weights = bayes0 + _logit2(prior0)
@@ -268,7 +266,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     m_levels = _m_levels(linker, names)
     raw_m = {(c, g): lvl.m_probability for c, by in m_levels.items() for g, lvl in by.items()}
     p0 = count / (1.0 + np.exp2(-weights))
-    support = em_support(p0, {c: groups.in_em[c] for c in passes}, gammas, m_levels)
+    support = em_support(p0, groups.in_em, gammas, m_levels)
     in_candidates = support_without_level(weights, gammas, m_levels, count)
     free = re_estimated(support, in_candidates)
 

@@ -111,12 +111,11 @@ def _restore_m(linker, kept: dict) -> None:
                 level.m_probability = m
 
 
-def predict_blocked_pairs(con: duckdb.DuckDBPyConnection, linker, blocked, threshold: float, *,
+def predict_blocked_pairs(con: duckdb.DuckDBPyConnection, linker, blocked, threshold: float, total: int, *,
                           slice_pairs: int = PREDICT_SLICE_PAIRS):
-    """Splink's predictions of the blocked pairs (`blocked`, in the linker's cache) at `threshold`: in one query
-    up to `slice_pairs` pairs, else slice by slice (a hash of the pair), each slice registered as the pairs to
-    predict and its predictions appended to the first slice's table. Returns the SplinkDataFrame."""
-    total = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
+    """Splink's predictions of the `total` blocked pairs (`blocked`, in the linker's cache) at `threshold`: in one
+    query up to `slice_pairs` pairs, else slice by slice (a hash of the pair), each slice registered as the pairs
+    to predict and its predictions appended to the first slice's table. Returns the SplinkDataFrame."""
     slices = -(-total // max(slice_pairs, 1))
     if slices <= 1:
         return linker.inference.predict(threshold_match_probability=threshold)
@@ -180,6 +179,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
         count_pairs(con, blocked.physical_name, candidates)
     lap("blocking")
     predictions = predict_blocked_pairs(con, linker, blocked, PREDICT_PROBABILITY if trained else KEEP_PROBABILITY,
+                                        sum(candidates.counts.values()),
                                         slice_pairs=predict_slice_pairs or PREDICT_SLICE_PAIRS)
     blocked.drop_table_from_database_and_remove_from_cache()
     lap("predict")
