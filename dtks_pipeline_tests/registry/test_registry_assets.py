@@ -134,6 +134,11 @@ def test_death_in_october_counts_in_december(con):
     ex = con.execute("""SELECT evidence_source, evidence_period, evidence_file, evidence_row FROM registry.exclusions
                         WHERE period = '2022-12' AND reason_code = 'MENINGGAL'""").fetchall()
     assert ex == [("dukcapil_kematian", "2022-10", "dukcapil_kematian.csv", 1)]
+    # the death row is linked in the month that delivered it, and only there: (period, file, row) is its identity
+    assert _link(con, "2022-10", "dukcapil_kematian", 1, "2022-10") == _person(con, "2022-10", NIK_D)["person_id"]
+    later = con.execute("""SELECT count(*) FROM registry.person_links WHERE period > '2022-10'
+                           AND source = 'dukcapil_kematian' AND source_period = '2022-10'""").fetchone()[0]
+    assert later == 0
 
 
 def test_move_inside_buleleng_changes_village_only(con):

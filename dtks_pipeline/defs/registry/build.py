@@ -179,14 +179,18 @@ class RegistryBuild:
 
 
 def person_links(con: duckdb.DuckDBPyConnection, period: str, mentions: str, links: str, persons_table: str) -> str:
-    """Table `LINKS_TABLE`: the month's rows of registry.person_links (every staged row with its person)."""
+    """Table `LINKS_TABLE`: the month's rows of registry.person_links: every snapshot row the month reads and every
+    event row delivered this month, with its person. An earlier month's event rows still count (the registry applies
+    them all) but are listed in their own month's links: a row is identified by (period, file, row number)
+    (SOURCES.md), and one file name's row 5 of October and of November under one period would be one identity."""
+    events = ", ".join(f"'{s}'" for s in inputs.EVENT_SOURCES)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE {LINKS_TABLE} AS
     SELECT ?::VARCHAR AS period, m.source, m.source_file, m.source_row, p.person_id,
            l.match_rule, round(l.match_score, 6) AS match_score, m.source_period
     FROM {mentions} m JOIN {links} l USING (mid) LEFT JOIN {persons_table} p ON p.cid = l.cid
-    WHERE m.source <> 'registry'
-    """, [period])
+    WHERE m.source <> 'registry' AND (m.source NOT IN ({events}) OR m.source_period = ?)
+    """, [period, period])
     return LINKS_TABLE
 
 

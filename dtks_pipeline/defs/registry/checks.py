@@ -98,7 +98,8 @@ def exclusions_have_evidence(con: duckdb.DuckDBPyConnection, period: str) -> tup
 
 
 def links_cover_staged_rows(con: duckdb.DuckDBPyConnection, period: str) -> tuple[bool, dict]:
-    """person_links holds every staged row of the person-bearing sources used this month."""
+    """person_links holds every staged row of the person-bearing sources used this month: the snapshots it reads
+    and the events delivered in it (an earlier month's events are in that month's links)."""
     missing: dict[str, int] = {}
     for source in PERSON_SOURCES:
         if not table_exists(con, f"staging.{source}"):
@@ -109,7 +110,7 @@ def links_cover_staged_rows(con: duckdb.DuckDBPyConnection, period: str) -> tupl
                 continue
             where, params = "s.period = ?", [snap]
         else:
-            where, params = "s.period <= ?", [period]
+            where, params = "s.period = ?", [period]
         n = con.execute(f"""
             SELECT count(*) FROM staging.{source} s WHERE {where} AND NOT EXISTS (
               SELECT 1 FROM registry.person_links l WHERE l.period = ? AND l.source = ?
