@@ -204,9 +204,14 @@ def _skeleton_sql(token: str) -> str:
     return (f"nullif(array_to_string(list_filter({letters}, lambda c, i: i = 1 OR c <> {letters}[i - 1]), ''), '')")
 
 
-def _selective(key: str, most: int) -> str:
-    """`key` as a blocking key: empty where more than `most` mentions share it."""
-    return f"CASE WHEN count(*) OVER (PARTITION BY {key}) <= {most} THEN {key} END"
+def _purged_keys(con: duckdb.DuckDBPyConnection, keyed: str, keys: dict[str, int], out: str) -> None:
+    """Create `out` (mid, one column per key of `keys`) from `keyed` (mid and those key columns): each key NULL
+    where more than its `keys[name]` mentions share it (block purging). Counted on these narrow rows with one
+    GROUP BY per key: a window count over the wide mention rows sorted every column of every row, four times."""
+    joins = " ".join(f"LEFT JOIN (SELECT {k}, count(*) AS n FROM {keyed} WHERE {k} IS NOT NULL GROUP BY {k}) c_{k} "
+                     f"ON c_{k}.{k} = r.{k}" for k in keys)
+    purged = ", ".join(f"CASE WHEN c_{k}.n <= {most} THEN r.{k} END AS {k}" for k, most in keys.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT r.mid, {purged} FROM {keyed} r {joins}")
 
 
 def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = None) -> str:
@@ -304,10 +309,8 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
                                      THEN '' ELSE split_part(coalesce(m.alamat, ''), ',', 1) END),
                           '[^A-Z0-9]', '', 'g') AS street_key,
            {_banjar_key_sql()} AS banjar_key,
-           {_selective("nullif(trim(m.nokk), '')", MAX_FAMILY_MENTIONS)} AS nokk_blok,
            {nik_luar_lahir} AS nik_luar_lahir,
            CASE WHEN length(trim(m.nik)) = 16 THEN left(trim(m.nik), 12) END AS nik_lahir,
-           {_selective(nik_luar_lahir, MAX_PERSON_MENTIONS)} AS nik_luar_lahir_blok,
            {_skeleton_sql("list_extract(m.nama_tok, -1)")} AS nama_kerangka,
            list_transform(m.nama_tok, lambda t: {_skeleton_sql("t")}) AS nama_kerangka_tok
     FROM registry_mentions_tok m LEFT JOIN registry_village_names v USING (kode_desa)
@@ -318,25 +321,38 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
 
 
 def _add_place_blocking_keys(con: duckdb.DuckDBPyConnection, features: str, out: str) -> None:
-    """Create `out` = `features` with `desa_blok` and the keys of the name-and-place blocking rules, each purged
-    of groups over MAX_BLOCK_MENTIONS (block purging): equi-join keys, so that a rule's pairs grow with the
-    mentions, not with the square of a village's population."""
+    """Create `out` = `features` with `desa_blok` and the blocking keys that are purged of groups too common to be
+    evidence (`_purged_keys`): the card (`nokk_blok`, MAX_FAMILY_MENTIONS), the NIK outside its birth part
+    (`nik_luar_lahir_blok`, MAX_PERSON_MENTIONS) and the keys of the name-and-place rules (MAX_BLOCK_MENTIONS):
+    equi-join keys, so that a rule's pairs grow with the mentions, not with the square of a village's population."""
     named = (f"SELECT a.alamat_key, arg_max(v.desa_key, (strpos(a.alamat_key, v.desa_key) + length(v.desa_key), "
              f"length(v.desa_key))) AS desa_named "
              f"FROM (SELECT DISTINCT alamat_key FROM {features} WHERE desa_key IS NULL AND alamat_key <> '') a "
              f"JOIN registry_village_names v ON v.desa_key <> '' AND contains(a.alamat_key, v.desa_key) GROUP BY 1")
     banjar = "CASE WHEN m.banjar_key <> '' THEN m.banjar_key END"
     street = "CASE WHEN m.street_key <> '' THEN m.street_key END"
+    keys = {
+        "nokk_blok": ("m.nokk", MAX_FAMILY_MENTIONS),
+        "nik_luar_lahir_blok": ("m.nik_luar_lahir", MAX_PERSON_MENTIONS),
+        "nama_desa_blok": ("m.nama_norm || '|' || m.kode_desa", MAX_BLOCK_MENTIONS),
+        "nama_alamat_blok": (f"m.nama_inti || '|' || {street} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS),
+        "nama_banjar_blok": (f"m.nama_inti || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS),
+        "kerangka_banjar_blok": (f"m.nama_kerangka || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS),
+    }
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE registry_mention_keys_raw AS
+    WITH named AS ({named}),
+    placed AS (SELECT f.mid, f.nokk, f.nik_luar_lahir, f.nama_norm, f.kode_desa, f.nama_inti, f.nama_kerangka,
+                      f.banjar_key, f.street_key, coalesce(f.desa_key, n.desa_named) AS desa_blok
+               FROM {features} f LEFT JOIN named n USING (alamat_key))
+    SELECT m.mid, m.desa_blok, {', '.join(f"{sql} AS {k}" for k, (sql, _) in keys.items())} FROM placed m
+    """)
+    _purged_keys(con, "registry_mention_keys_raw", {k: most for k, (_, most) in keys.items()},
+                 "registry_mention_keys")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE {out} AS
-    WITH named AS ({named}),
-    placed AS (SELECT f.*, coalesce(f.desa_key, n.desa_named) AS desa_blok
-               FROM {features} f LEFT JOIN named n USING (alamat_key))
-    SELECT m.*,
-           {_selective("m.nama_norm || '|' || m.kode_desa", MAX_BLOCK_MENTIONS)} AS nama_desa_blok,
-           {_selective(f"m.nama_inti || '|' || {street} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)} AS nama_alamat_blok,
-           {_selective(f"m.nama_inti || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)} AS nama_banjar_blok,
-           {_selective(f"m.nama_kerangka || '|' || {banjar} || '|' || m.desa_blok", MAX_BLOCK_MENTIONS)}
-             AS kerangka_banjar_blok
-    FROM placed m
+    SELECT f.*, r.desa_blok, k.* EXCLUDE (mid)
+    FROM {features} f JOIN registry_mention_keys_raw r USING (mid) JOIN registry_mention_keys k USING (mid)
     """)
+    con.execute("DROP TABLE registry_mention_keys_raw")
+    con.execute("DROP TABLE registry_mention_keys")
