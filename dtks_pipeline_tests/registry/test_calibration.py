@@ -86,7 +86,7 @@ def test_counted_levels_hold_every_pair_of_those_levels(tmp_path):
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in linkage_model.SPLINK_COLUMNS)
     every_pair = dict(con.execute(f"""SELECT {gamma} AS g, count(*) FROM (SELECT {columns} FROM {table} l
                                       JOIN {table} r ON l.mid < r.mid) GROUP BY g""").fetchall())
-    labels = linkage_model.COUNTED_LEVELS["nik_tgl_lahir"][0]
+    labels = linkage_model.COUNTED_LEVELS["nik_tgl_lahir"]
     covered = {lvl.comparison_vector_value: lvl.label_for_charts for lvl in comparison.comparison_levels
                if lvl.label_for_charts in labels}
     assert set(covered.values()) == set(labels)

@@ -188,22 +188,67 @@ def _corrected_levels(raw_u: dict, levels: dict, prior: float, u_pairs: float, m
 
 def counted_level_pairs(con: duckdb.DuckDBPyConnection, linker, input_table: str) -> dict[tuple[str, int], int]:
     """(comparison, gamma) -> how many pairs of the input sit at that level, for the levels whose pairs are all
-    found by a join (`linkage_model.COUNTED_LEVELS`); a covered level without pairs counts 0."""
+    found by a join (`linkage_model.COUNTED_LEVELS`, `COUNTED_PAIRS_SQL`); a covered level without pairs counts 0."""
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in linkage_model.SPLINK_COLUMNS)
+    names = list(linkage_model.COUNTED_LEVELS)
+    gammas = ", ".join(comparisons[n]._case_statement.rsplit(" as ", 1)[0] + f" AS g_{n}" for n in names)
+    rows = con.execute(f"""
+    WITH pairs AS ({linkage_model.COUNTED_PAIRS_SQL.format(t=input_table)}),
+    sides AS (SELECT {columns} FROM pairs JOIN {input_table} l ON l.mid = pairs.mid_l
+              JOIN {input_table} r ON r.mid = pairs.mid_r)
+    SELECT {gammas}, count(*) FROM sides GROUP BY ALL""").fetchall()
     out: dict[tuple[str, int], int] = {}
-    for name, (labels, pairs_sql) in linkage_model.COUNTED_LEVELS.items():
-        comparison = comparisons[name]
-        gamma = comparison._case_statement.rsplit(" as ", 1)[0]
-        rows = dict(con.execute(f"""
-        WITH pairs AS ({pairs_sql.format(t=input_table)}),
-        sides AS (SELECT {columns} FROM pairs JOIN {input_table} l ON l.mid = pairs.mid_l
-                  JOIN {input_table} r ON r.mid = pairs.mid_r)
-        SELECT {gamma} AS g, count(*) FROM sides GROUP BY g""").fetchall())
-        for level in comparison.comparison_levels:
-            if level.label_for_charts in labels:
-                out[(name, level.comparison_vector_value)] = int(rows.get(level.comparison_vector_value, 0))
+    for i, name in enumerate(names):
+        per_gamma: dict[int, int] = {}
+        for row in rows:
+            per_gamma[row[i]] = per_gamma.get(row[i], 0) + int(row[-1])
+        for level in comparisons[name].comparison_levels:
+            if level.label_for_charts in linkage_model.COUNTED_LEVELS[name]:
+                out[(name, level.comparison_vector_value)] = per_gamma.get(level.comparison_vector_value, 0)
     return out
+
+
+def conditional_groups(linker, names: list[str]) -> list[list[tuple[str, int]]]:
+    """linkage_model.CONDITIONAL_LEVELS as groups of (comparison, gamma)."""
+    out = []
+    for comparison in linker._settings_obj.comparisons:
+        c = comparison.output_column_name
+        if c not in names:
+            continue
+        gamma = {level.label_for_charts: level.comparison_vector_value for level in comparison.comparison_levels}
+        out += [[(c, gamma[label]) for label in group] for group in linkage_model.CONDITIONAL_LEVELS.get(c, [])]
+    return out
+
+
+def assume_independent(linker) -> None:
+    """Set the conditional levels' m and u to what the card weighs alone (linkage_model.GIVEN_AS_IF_INDEPENDENT),
+    from the trained model: what they weigh until calibration has counted their pairs."""
+    for comparison in linker._settings_obj.comparisons:
+        given = linkage_model.GIVEN_AS_IF_INDEPENDENT.get(comparison.output_column_name)
+        if not given:
+            continue
+        by_label = {level.label_for_charts: level for level in comparison._comparison_levels_excluding_null}
+        for label, alone in given.items():
+            by_label[label].m_probability = sum(by_label[a].m_probability for a in alone)
+            by_label[label].u_probability = sum(by_label[a].u_probability for a in alone)
+
+
+def conditional_shares(matches_at: dict, pairs_at: dict, groups: list[list[tuple[str, int]]], m0: dict,
+                       u0: dict) -> tuple[dict, dict]:
+    """m and u of the levels that weigh a comparison given another's outcome (linkage_model.CONDITIONAL_LEVELS):
+    each level's share of its group's expected matches (`matches_at`), and of its group's non-matching pairs (the
+    group's counted pairs `pairs_at` less its matches), each with one pair's worth of the shares the levels have
+    as if independent (`m0`, `u0`): a group with no non-matching pair (a clean export, a test) keeps them."""
+    m, u = {}, {}
+    for group in groups:
+        matches = {k: matches_at.get(k, 0.0) for k in group}
+        others = {k: max(pairs_at.get(k, 0) - matches[k], 0.0) for k in group}
+        m_total, u_total = sum(m0[k] for k in group), sum(u0[k] for k in group)
+        for k in group:
+            m[k] = (matches[k] + m0[k] / m_total) / (sum(matches.values()) + 1.0)
+            u[k] = (others[k] + u0[k] / u_total) / (sum(others.values()) + 1.0)
+    return m, u
 
 
 def fixed_point_prior(bayes: np.ndarray, all_pairs: float, prior: float, count: np.ndarray | None = None) -> float:
@@ -268,11 +313,14 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
     p0 = count / (1.0 + np.exp2(-weights))
     support = em_support(p0, groups.in_em, gammas, m_levels)
     in_candidates = support_without_level(weights, gammas, m_levels, count)
-    free = re_estimated(support, in_candidates)
+    given = conditional_groups(linker, names)
+    conditional = {k for group in given for k in group}
+    free = re_estimated(support, in_candidates) - conditional
 
     # (a level whose m EM never estimated keeps its sampled u: an exact u beside a guessed m is no better)
-    counted = {k: v for k, v in (counted or {}).items()
-               if k[0] in levels and k[1] in levels[k[0]] and levels[k[0]][k[1]]._has_estimated_m_values}
+    pairs_at = dict(counted or {})
+    counted = {k: v for k, v in pairs_at.items() if k not in conditional
+               and k[0] in levels and k[1] in levels[k[0]] and levels[k[0]][k[1]]._has_estimated_m_values}
 
     def expected_matches(prior: float, shift: np.ndarray) -> np.ndarray:
         """The expected matches of each group: its pairs' match probability times their count."""
@@ -286,6 +334,16 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
             for (c, g), pairs in counted.items():
                 out[(c, g)] = counted_u(pairs, float(p[gammas[c] == g].sum()), all_pairs, float(p.sum()))
         return out
+
+    def given_at(prior: float, shift: np.ndarray, new_m: dict, new_u: dict) -> None:
+        """The conditional levels' m and u at this prior, in place (counted: they need no sample)."""
+        if not given:
+            return
+        p = expected_matches(prior, shift)
+        m, u = conditional_shares({(c, g): float(p[gammas[c] == g].sum()) for (c, g) in conditional}, pairs_at,
+                                  given, raw_m, raw_u)
+        new_m.update(m)
+        new_u.update(u)
 
     def deltas(new_u: dict, new_m: dict) -> dict:
         """(comparison, gamma) -> the change of that level's log2 Bayes factor."""
@@ -303,14 +361,18 @@ def calibrate(con: duckdb.DuckDBPyConnection, linker, predictions: str, n_mentio
         return shift
 
     def alternate(free: set) -> tuple:
-        """Prior, u and the m of the `free` levels updated in turn until they agree."""
-        prior, shift = prior0, np.zeros(len(bayes0))
+        """Prior, u and the m of the `free` levels updated in turn until they agree. The conditional levels start
+        as no evidence (m = u): started as if independent, a card shared by twins would vouch for itself (their
+        pairs scored as matches, and then counted among the matches that share a card)."""
+        prior = prior0
+        shift = shift_for({k: float(np.log2(raw_u[k]) - np.log2(raw_m[k])) for k in conditional})
         new_u, new_m = dict(raw_u), dict(raw_m)
         for _ in range(ITERATIONS):
             new_prior = fixed_point_prior(bayes0 + shift, all_pairs, prior, count)
             if free:
                 new_m = keep_supported(raw_m, m_step(expected_matches(new_prior, shift), gammas, m_levels), free)
             new_u = u_at(new_prior, shift, new_m)
+            given_at(new_prior, shift, new_m, new_u)
             new_shift = shift_for(deltas(new_u, new_m))
             done = (abs(new_prior - prior) <= TOLERANCE * prior
                     and float(np.max(np.abs(new_shift - shift), initial=0.0)) <= TOLERANCE)

@@ -53,7 +53,13 @@ assumes the comparisons independent given the match status):
   differ" nearly no weight against (on an independent delivery of 12,000
   families, 8 father/son pairs merged: DTKS precision 0.993).
 - `tempat`: the family card and the place in one comparison (same card, same
-  banjar, same village are one household's evidence, strongly correlated):
+  banjar, same village are one household's evidence, strongly correlated).
+  Where the NIKs are equal or one edit apart, the card and the village are
+  weighed *given* the NIK (CONDITIONAL_LEVELS: same card; other card, same
+  village; other card, other village; m and u the levels' shares of those
+  pairs' matches and non-matches, all counted by calibration), because among
+  such pairs the card is not independent of the NIK: a family member's NIK
+  copied onto another's row, twins a serial apart. Elsewhere:
   NOKK equal; NOKK one edit; where one row has no card: same village (by
   code, or named in the other's address) and the same street with its house
   number, the same village and banjar, same village, same kecamatan, elsewhere; else (two different cards, wherever
@@ -82,6 +88,16 @@ NIK_EDIT_DOB_MISSING = "NIK one edit, a birth date missing"
 NIK_EDIT_SAME_DOB = "NIK one edit, same birth date"
 NIK_EDIT_DOB_DIFFERS = "NIK one edit, birth dates differ"
 NIK_SERIAL_DOB_MISSING = "NIK region and birth part equal, serial differs, a birth date missing"
+# The family card given the NIK (comparison `tempat`, see CONDITIONAL_LEVELS).
+NIK_EQUAL_SAME_CARD = "NIK equal: NOKK equal"
+NIK_EQUAL_OTHER_CARD = "NIK equal: NOKKs differ, same village"
+NIK_EQUAL_OTHER_PLACE = "NIK equal: NOKKs differ, villages differ"
+NIK_EDIT_SAME_CARD = "NIK one edit: NOKK equal"
+NIK_EDIT_OTHER_CARD = "NIK one edit: NOKKs differ, same village"
+NIK_EDIT_OTHER_PLACE = "NIK one edit: NOKKs differ, villages differ"
+NOKK_EQUAL = "NOKK equal"
+NOKK_ONE_EDIT = "NOKK one edit"
+CARDS_DIFFER = "All other comparisons"   # the else level of `tempat`: two cards that differ, wherever they are
 
 
 def one_edit(a: str, b: str) -> str:
@@ -267,8 +283,17 @@ def _suffixed(name: str, side: str) -> str:
     return f"{name}_{side}"
 
 
+def _given_the_nik(sql: str, label: str, m: float, u: float):
+    """A level of the card given one NIK outcome (CONDITIONAL_LEVELS): Splink's training leaves it alone; until
+    calibration counts its pairs it weighs what the card weighs alone (`GIVEN_AS_IF_INDEPENDENT`)."""
+    return cll.CustomLevel(sql, label).configure(m_probability=m, u_probability=u, fix_m_probability=True,
+                                                 fix_u_probability=True)
+
+
 def _tempat() -> cl.CustomComparison:
     same_village = _village_shared(_suffixed)
+    both_cards = "nokk_l IS NOT NULL AND nokk_r IS NOT NULL"
+    nik_one_edit = one_edit("nik_l", "nik_r")
     same_street = "coalesce(street_key_l <> '' AND street_key_l = street_key_r, false)"
     same_banjar = "coalesce(banjar_key_l <> '' AND banjar_key_l = banjar_key_r, false)"
     return cl.CustomComparison(
@@ -278,8 +303,20 @@ def _tempat() -> cl.CustomComparison:
             cll.CustomLevel(f"(nokk_l IS NULL OR nokk_r IS NULL) AND NOT {same_village} "
                             "AND NOT coalesce(kecamatan_l = kecamatan_r, false)",
                             "no NOKK to compare, no shared place").configure(is_null_level=True),
-            _level("nokk_l = nokk_r", "NOKK equal", 0.5, 2e-5),
-            _level(one_edit("nokk_l", "nokk_r"), "NOKK one edit", 0.02, 2e-5),
+            # where the NIKs are equal or one edit apart, the card and the village are weighed given that: among
+            # such pairs of two persons one card is common (a member's NIK copied onto another's row, twins' NIKs
+            # a serial apart), so "NOKK equal" there is not the 1-in-50,000 of two random persons; and the NIK
+            # already says one kecamatan, so only the village inside it is new (a person listed in a second
+            # household of the same village, against a neighbour's NIK: CONDITIONAL_LEVELS)
+            _given_the_nik("nik_l = nik_r AND nokk_l = nokk_r", NIK_EQUAL_SAME_CARD, 0.5, 2e-5),
+            _given_the_nik(f"nik_l = nik_r AND {both_cards} AND {same_village}", NIK_EQUAL_OTHER_CARD, 0.025, 0.49602),
+            _given_the_nik(f"nik_l = nik_r AND {both_cards}", NIK_EQUAL_OTHER_PLACE, 0.025, 0.49602),
+            _given_the_nik(f"{nik_one_edit} AND nokk_l = nokk_r", NIK_EDIT_SAME_CARD, 0.5, 2e-5),
+            _given_the_nik(f"{nik_one_edit} AND {both_cards} AND {same_village}", NIK_EDIT_OTHER_CARD, 0.025,
+                           0.49602),
+            _given_the_nik(f"{nik_one_edit} AND {both_cards}", NIK_EDIT_OTHER_PLACE, 0.025, 0.49602),
+            _level("nokk_l = nokk_r", NOKK_EQUAL, 0.5, 2e-5),
+            _level(one_edit("nokk_l", "nokk_r"), NOKK_ONE_EDIT, 0.02, 2e-5),
             # a row without a family card (Samsat, Dukcapil deaths, sector lists): the place speaks
             # the street keeps its house number: one house is rarer than one banjar, and u learns by how much
             _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village} AND {same_street}",
@@ -339,26 +376,46 @@ def blocking_rules() -> dict[str, object]:
 
 
 # Levels all of whose pairs a blocking rule finds ("nik" and "nik_satu_edit" find every pair whose NIKs are equal
-# or one edit apart): calibration counts them over all pairs instead of estimating u from a random sample.
-# comparison -> (the labels of those levels, SQL of the pairs (mid_l < mid_r) over the scoring input `{t}`).
+# or one edit apart): calibration counts them over all pairs (COUNTED_PAIRS_SQL over the scoring input `{t}`,
+# mid_l < mid_r) instead of estimating u from a random sample. comparison -> the labels of those levels.
 COUNTED_LEVELS = {
-    "nik_tgl_lahir": ([NIK_EQUAL, NIK_EQUAL_DOB_DIFFERS, NIK_EDIT_CONTRADICTS, NIK_EDIT_DOB_MISSING, NIK_EDIT_SAME_DOB,
-                       NIK_EDIT_DOB_DIFFERS], f"""
-        SELECT l.mid AS mid_l, r.mid AS mid_r FROM {{t}} l JOIN {{t}} r ON l.nik = r.nik AND l.mid < r.mid
-        UNION
-        SELECT l.mid, r.mid FROM (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) l
-        JOIN (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) r ON l.k = r.k AND l.mid < r.mid
-        WHERE {one_edit('l.nik', 'r.nik')}"""),
+    "nik_tgl_lahir": [NIK_EQUAL, NIK_EQUAL_DOB_DIFFERS, NIK_EDIT_CONTRADICTS, NIK_EDIT_DOB_MISSING, NIK_EDIT_SAME_DOB,
+                      NIK_EDIT_DOB_DIFFERS],
+    "tempat": [NIK_EQUAL_SAME_CARD, NIK_EQUAL_OTHER_CARD, NIK_EQUAL_OTHER_PLACE, NIK_EDIT_SAME_CARD,
+               NIK_EDIT_OTHER_CARD, NIK_EDIT_OTHER_PLACE],
+}
+COUNTED_PAIRS_SQL = f"""
+    SELECT l.mid AS mid_l, r.mid AS mid_r FROM {{t}} l JOIN {{t}} r ON l.nik = r.nik AND l.mid < r.mid
+    UNION
+    SELECT l.mid, r.mid FROM (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) l
+    JOIN (SELECT mid, nik, unnest(nik_keys) AS k FROM {{t}}) r ON l.k = r.k AND l.mid < r.mid
+    WHERE {one_edit('l.nik', 'r.nik')}"""
+# Levels that weigh one comparison given another's outcome, where the two are dependent among pairs of two persons
+# (Fellegi-Sunter multiplies the comparisons as if independent): each group is one outcome of the NIK, and its
+# levels' m and u are their shares of the group's matches and of its non-matches, all counted (calibration).
+# Two persons with one NIK are mostly one family (a member's NIK copied onto another's row), twins have NIKs a
+# serial apart on one card: weighed as independent, the card added 14 bits to the NIK's and merged them.
+CONDITIONAL_LEVELS = {"tempat": [(NIK_EQUAL_SAME_CARD, NIK_EQUAL_OTHER_CARD, NIK_EQUAL_OTHER_PLACE),
+                                  (NIK_EDIT_SAME_CARD, NIK_EDIT_OTHER_CARD, NIK_EDIT_OTHER_PLACE)]}
+# What each conditional level weighs before calibration, and what its estimate shrinks towards where its group
+# holds few pairs: the card weighed alone (the sum of these levels' m and u), as if independent of the NIK.
+GIVEN_AS_IF_INDEPENDENT = {
+    "tempat": {NIK_EQUAL_SAME_CARD: [NOKK_EQUAL], NIK_EQUAL_OTHER_CARD: [NOKK_ONE_EDIT, CARDS_DIFFER],
+               NIK_EQUAL_OTHER_PLACE: [NOKK_ONE_EDIT, CARDS_DIFFER], NIK_EDIT_SAME_CARD: [NOKK_EQUAL],
+               NIK_EDIT_OTHER_CARD: [NOKK_ONE_EDIT, CARDS_DIFFER], NIK_EDIT_OTHER_PLACE: [NOKK_ONE_EDIT, CARDS_DIFFER]},
 }
 
 
 # EM passes: pairs that are mostly one person, leaving every comparison free in one of them
-# (same NIK trains name, sex and place; the same family card and sex trains NIK+birth date and name, two
-# comparisons free so that EM can tell a duplicate row from a parent and child of one name; the same name and
-# birth date trains the place, sex and relation on pairs neither of the others holds: a person listed in two
-# households with the NIK mistyped in one (SOURCES.md "data ganda"), whom the NIK and card passes never see, so
-# that without it EM took "two different cards" for near-proof of two persons).
-EM_BLOCKS = [("nik",), ("nokk", "jk"), ("nama_lahir",)]
+# (same NIK trains name, sex and relation; the same family card and the same name trains NIK+birth date, sex and
+# relation: a duplicate row against a father and his namesake son; the same name and birth date trains the place,
+# sex and relation on pairs neither of the others holds: a person listed in two households with the NIK mistyped
+# in one (SOURCES.md "data ganda"), whom the NIK and card passes never see, so that without it EM took "two
+# different cards" for near-proof of two persons). The card pass was once the card and sex: its pairs are mostly
+# siblings and a parent and child, and EM took part of them for duplicates, learning that a match's NIK and birth
+# date differ one time in four and its names share only a common token one time in eight; a NIK typed on another
+# person's row then merged two strangers (on an independent delivery of 60,000 families, precision 0.88).
+EM_BLOCKS = [("nik",), ("nokk", "nama_norm"), ("nama_lahir",)]
 # Comparisons a pass must not train although they weigh in its expectation step: the NIK pass holds only
 # duplicates whose NIK was typed right, and a person's second household is where the NIK is mistyped
 # (SOURCES.md), so among its matches a second card is rarer than among all: the place is learned from the
