@@ -9,7 +9,9 @@ registry.person_keys as table `NEW_PERSON_KEYS` (written by the asset in its tra
   previous-month person, a NIK consistent with its own birth date and sex, the
   NIK most rows agree on, DTKS before village, the latest period), then the
   village PERBAIKI rows linked to the person (latest non-empty field wins),
-  then Dukcapil moves inside Buleleng (latest destination village);
+  then Dukcapil moves inside Buleleng (latest destination village); the NIK is
+  the one most of the person's rows carry, from every source linked to the
+  person (`_nik_votes_sql`), unless a village PERBAIKI row corrects it;
 - person_id: every key the cluster carries (record keys, weight 3; the
   previous-month person's PID key, weight 10; NIKs, weight 1) votes for the
   person_id that key named before (registry.person_keys); the best-voted id
@@ -20,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+
+from dtks_pipeline.lib import nik_typos
 
 PERSON_KEYS = "registry.person_keys"
 FAMILY_KEYS = "registry.family_keys"
@@ -44,6 +48,27 @@ def ensure_key_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {FAMILY_KEYS} (nokk VARCHAR, family_id VARCHAR, first_period VARCHAR)")
 
 
+def _nik_votes_sql(mentions: str, links: str) -> str:
+    """Table registry_nik_votes (cid, nik): the NIK most of the person's rows carry this month, from every source
+    linked to the person (a DTKS row with a mistyped NIK beside the Samsat, sector or Dukcapil row that has it
+    right), ties going to the NIK that agrees with the person's birth date and sex (registry_rep), then to a
+    founding row's, then to the representative row's. The previous month's person is left out: it would vote for
+    last month's choice."""
+    birth_part = nik_typos.nik_birth_part("r.tgl_lahir", "r.jk")
+    return f"""
+    CREATE OR REPLACE TEMP TABLE registry_nik_votes AS
+    WITH votes AS (
+      SELECT l.cid, m.nik, count(*) AS n, bool_or(m.role = 'REG') AS founding
+      FROM {links} l JOIN {mentions} m USING (mid)
+      WHERE l.cid IS NOT NULL AND m.nik IS NOT NULL AND m.source <> 'registry'
+      GROUP BY l.cid, m.nik
+    )
+    SELECT v.cid, arg_max(v.nik, (v.n, coalesce(substr(v.nik, 7, 6) = {birth_part}, false), v.founding,
+                                   v.nik = r.nik, v.nik)) AS nik
+    FROM votes v JOIN registry_rep r USING (cid)
+    GROUP BY v.cid"""
+
+
 def survive(con: duckdb.DuckDBPyConnection, period: str, mentions: str, links: str) -> Survivors:
     ensure_key_tables(con)
     ok = order_key()
@@ -57,6 +82,7 @@ def survive(con: duckdb.DuckDBPyConnection, period: str, mentions: str, links: s
       FROM counted
     ) WHERE rk = 1
     """)
+    con.execute(_nik_votes_sql(mentions, links))
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE registry_corrections AS
     SELECT l.cid,
@@ -81,10 +107,11 @@ def survive(con: duckdb.DuckDBPyConnection, period: str, mentions: str, links: s
     con.execute("""
     CREATE OR REPLACE TEMP TABLE registry_attrs AS
     SELECT r.cid,
-      coalesce(c.nik, r.nik) AS nik, coalesce(c.nama, r.nama) AS nama, coalesce(c.jk, r.jk) AS jenis_kelamin,
+      coalesce(c.nik, v.nik, r.nik) AS nik, coalesce(c.nama, r.nama) AS nama, coalesce(c.jk, r.jk) AS jenis_kelamin,
       coalesce(c.tgl_lahir, r.tgl_lahir) AS tgl_lahir, coalesce(c.nokk, r.nokk) AS nokk,
       coalesce(c.hub_kel, r.hub_kel) AS hub_kel, coalesce(mv.kode_desa, r.kode_desa) AS kode_desa
     FROM registry_rep r LEFT JOIN registry_corrections c USING (cid) LEFT JOIN registry_moves_in mv USING (cid)
+    LEFT JOIN registry_nik_votes v USING (cid)
     """)
     # Stable person ids: vote with the keys every cluster carries.
     con.execute(f"""
