@@ -221,6 +221,24 @@ def conditional_groups(linker, names: list[str]) -> list[list[tuple[str, int]]]:
     return out
 
 
+def fold_given_into_alone(linker) -> None:
+    """Give the card's own levels back the matches and pairs Splink's training put in the conditional levels
+    (linkage_model.FOLDED_INTO): trained as one comparison, the conditional levels held most duplicates (their NIK
+    equal or one edit off), and "two cards that differ" kept a fifth of its weight for a pair whose NIK is far off
+    (FEBRL4: -5.2 bits instead of -0.6). The card's levels are then what they were without the conditional ones,
+    P(card | match) over all pairs, which is what a pair whose NIK is far off uses."""
+    for comparison in linker._settings_obj.comparisons:
+        folded = linkage_model.FOLDED_INTO.get(comparison.output_column_name)
+        if not folded:
+            continue
+        by_label = {level.label_for_charts: level for level in comparison._comparison_levels_excluding_null}
+        for given, alone in folded.items():
+            for attr in ("m_probability", "u_probability"):
+                value = getattr(by_label[given], attr)
+                if isinstance(value, float):
+                    setattr(by_label[alone], attr, getattr(by_label[alone], attr) + value)
+
+
 def assume_independent(linker) -> None:
     """Set the conditional levels' m and u to what the card weighs alone (linkage_model.GIVEN_AS_IF_INDEPENDENT),
     from the trained model: what they weigh until calibration has counted their pairs."""

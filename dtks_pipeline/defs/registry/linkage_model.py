@@ -284,10 +284,10 @@ def _suffixed(name: str, side: str) -> str:
 
 
 def _given_the_nik(sql: str, label: str, m: float, u: float):
-    """A level of the card given one NIK outcome (CONDITIONAL_LEVELS): Splink's training leaves it alone; until
-    calibration counts its pairs it weighs what the card weighs alone (`GIVEN_AS_IF_INDEPENDENT`)."""
-    return cll.CustomLevel(sql, label).configure(m_probability=m, u_probability=u, fix_m_probability=True,
-                                                 fix_u_probability=True)
+    """A level of the card given one NIK outcome (CONDITIONAL_LEVELS): what Splink's training puts in it goes back
+    to the card's own levels (FOLDED_INTO); until calibration counts its pairs it weighs what the card weighs alone
+    (`GIVEN_AS_IF_INDEPENDENT`)."""
+    return _level(sql, label, m, u)
 
 
 def _tempat() -> cl.CustomComparison:
@@ -397,6 +397,11 @@ COUNTED_PAIRS_SQL = f"""
 # serial apart on one card: weighed as independent, the card added 14 bits to the NIK's and merged them.
 CONDITIONAL_LEVELS = {"tempat": [(NIK_EQUAL_SAME_CARD, NIK_EQUAL_OTHER_CARD, NIK_EQUAL_OTHER_PLACE),
                                   (NIK_EDIT_SAME_CARD, NIK_EDIT_OTHER_CARD, NIK_EDIT_OTHER_PLACE)]}
+# The level of the card alone each conditional level's pairs would sit at without it (calibration.fold_given_into_alone).
+FOLDED_INTO = {
+    "tempat": {NIK_EQUAL_SAME_CARD: NOKK_EQUAL, NIK_EQUAL_OTHER_CARD: CARDS_DIFFER, NIK_EQUAL_OTHER_PLACE: CARDS_DIFFER,
+               NIK_EDIT_SAME_CARD: NOKK_EQUAL, NIK_EDIT_OTHER_CARD: CARDS_DIFFER, NIK_EDIT_OTHER_PLACE: CARDS_DIFFER},
+}
 # What each conditional level weighs before calibration, and what its estimate shrinks towards where its group
 # holds few pairs: the card weighed alone (the sum of these levels' m and u), as if independent of the NIK.
 GIVEN_AS_IF_INDEPENDENT = {

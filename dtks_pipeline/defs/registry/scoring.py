@@ -171,6 +171,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, candidates: CandidatePairs, *, u
             with em_m_floor():  # a level EM finds in no match would underflow and fail the month
                 linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
             _restore_m(linker, kept)
+        calibration.fold_given_into_alone(linker)
         calibration.assume_independent(linker)
         lap("em")
     # the candidate pairs, generated once: counted per rule here, then scored by predict (which finds them
