@@ -48,6 +48,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dtks_pipeline.defs.registry.inputs import EVENT_SOURCES
+
 KEYS = ["period", "source_file", "source_row"]
 
 
@@ -287,10 +289,14 @@ def build_project(sources: Path, workdir: Path, say=print) -> tuple[dict, list[s
 
 
 def project_clusters(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, period: str) -> pd.Series:
-    """person_id of each row in `rows` as the project linked it in `period` (NaN: linked to nobody)."""
+    """person_id of each row in `rows` as the project linked it in `period` (NaN: linked to nobody): the month's
+    links, and an earlier month's event rows from the links of the month that delivered them (an event row is
+    listed there only, build.person_links; the person ids are stable from month to month)."""
+    events = ", ".join(f"'{s}'" for s in EVENT_SOURCES)
     links = con.execute(
         "SELECT source_period AS period, source_file, source_row, person_id FROM registry.person_links "
-        "WHERE period = ?", [period]).df()
+        f"WHERE period = ? OR (period = source_period AND period < ? AND source IN ({events}))",
+        [period, period]).df()
     links["source_row"] = links["source_row"].astype(int)
     merged = rows[KEYS].merge(links.drop_duplicates(KEYS), on=KEYS, how="left")
     return pd.Series(merged["person_id"].to_numpy(), index=rows.index, dtype=object)
