@@ -51,6 +51,14 @@ pair of *all* pairs as the floor. A sample of a million pairs holds about
 ten NIK-equal pairs of a regency's month, so its estimate of how often two
 different people share a NIK is mostly noise; the count is exact.
 
+The conditional levels (`linkage_model.CONDITIONAL_LEVELS`: the card and village
+given a NIK equal or one edit apart) are counted the same way, as shares within
+their group: m = the level's share of the group's expected matches, u = its
+share of the group's non-matching pairs, each with one pair's worth of the
+shares the card alone gives them (`conditional_shares`). They start as no
+evidence (`alternate`), so that a card shared by twins or by a copied NIK
+cannot vouch for itself.
+
 Term-frequency levels (exact name) keep their u: their weight is m / the
 name's own frequency, not m / u (their m is estimated like any other). Where duplicates are rare (a regency's
 DTKS, one pair in a million matching) both corrections are negligible.
