@@ -229,17 +229,21 @@ def conditional_groups(linker, names: list[str]) -> list[list[tuple[str, int]]]:
     return out
 
 
+def _levels_by_label(linker, per_comparison: dict):
+    """(label -> Splink level, per_comparison[name]) for each comparison named in `per_comparison`."""
+    for comparison in linker._settings_obj.comparisons:
+        if comparison.output_column_name in per_comparison:
+            yield ({level.label_for_charts: level for level in comparison._comparison_levels_excluding_null},
+                   per_comparison[comparison.output_column_name])
+
+
 def fold_given_into_alone(linker) -> None:
     """Give the card's own levels back the matches and pairs Splink's training put in the conditional levels
     (linkage_model.FOLDED_INTO): trained as one comparison, the conditional levels held most duplicates (their NIK
     equal or one edit off), and "two cards that differ" kept a fifth of its weight for a pair whose NIK is far off
     (FEBRL4: -5.2 bits instead of -0.6). The card's levels are then what they were without the conditional ones,
     P(card | match) over all pairs, which is what a pair whose NIK is far off uses."""
-    for comparison in linker._settings_obj.comparisons:
-        folded = linkage_model.FOLDED_INTO.get(comparison.output_column_name)
-        if not folded:
-            continue
-        by_label = {level.label_for_charts: level for level in comparison._comparison_levels_excluding_null}
+    for by_label, folded in _levels_by_label(linker, linkage_model.FOLDED_INTO):
         for given, alone in folded.items():
             for attr in ("m_probability", "u_probability"):
                 value = getattr(by_label[given], attr)
@@ -250,11 +254,7 @@ def fold_given_into_alone(linker) -> None:
 def assume_independent(linker) -> None:
     """Set the conditional levels' m and u to what the card weighs alone (linkage_model.GIVEN_AS_IF_INDEPENDENT),
     from the trained model: what they weigh until calibration has counted their pairs."""
-    for comparison in linker._settings_obj.comparisons:
-        given = linkage_model.GIVEN_AS_IF_INDEPENDENT.get(comparison.output_column_name)
-        if not given:
-            continue
-        by_label = {level.label_for_charts: level for level in comparison._comparison_levels_excluding_null}
+    for by_label, given in _levels_by_label(linker, linkage_model.GIVEN_AS_IF_INDEPENDENT):
         for label, alone in given.items():
             by_label[label].m_probability = sum(by_label[a].m_probability for a in alone)
             by_label[label].u_probability = sum(by_label[a].u_probability for a in alone)
