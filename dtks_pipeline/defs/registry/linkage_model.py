@@ -283,11 +283,10 @@ def _suffixed(name: str, side: str) -> str:
     return f"{name}_{side}"
 
 
-def _given_the_nik(sql: str, label: str, m: float, u: float):
-    """A level of the card given one NIK outcome (CONDITIONAL_LEVELS): what Splink's training puts in it goes back
-    to the card's own levels (FOLDED_INTO); until calibration counts its pairs it weighs what the card weighs alone
-    (`GIVEN_AS_IF_INDEPENDENT`)."""
-    return _level(sql, label, m, u)
+# The card's starting m and u (what a tiny input keeps): equal, one edit apart, different. A conditional level starts
+# as the card alone would weigh its pairs (GIVEN_AS_IF_INDEPENDENT): "NOKKs differ" is one edit or different.
+_CARD_EQUAL, _CARD_ONE_EDIT, _CARDS_DIFFER = (0.5, 2e-5), (0.02, 2e-5), (0.005, 0.496)
+_CARDS_NOT_EQUAL = (_CARD_ONE_EDIT[0] + _CARDS_DIFFER[0], _CARD_ONE_EDIT[1] + _CARDS_DIFFER[1])
 
 
 def _tempat() -> cl.CustomComparison:
@@ -308,15 +307,14 @@ def _tempat() -> cl.CustomComparison:
             # a serial apart), so "NOKK equal" there is not the 1-in-50,000 of two random persons; and the NIK
             # already says one kecamatan, so only the village inside it is new (a person listed in a second
             # household of the same village, against a neighbour's NIK: CONDITIONAL_LEVELS)
-            _given_the_nik("nik_l = nik_r AND nokk_l = nokk_r", NIK_EQUAL_SAME_CARD, 0.5, 2e-5),
-            _given_the_nik(f"nik_l = nik_r AND {both_cards} AND {same_village}", NIK_EQUAL_OTHER_CARD, 0.025, 0.49602),
-            _given_the_nik(f"nik_l = nik_r AND {both_cards}", NIK_EQUAL_OTHER_PLACE, 0.025, 0.49602),
-            _given_the_nik(f"{nik_one_edit} AND nokk_l = nokk_r", NIK_EDIT_SAME_CARD, 0.5, 2e-5),
-            _given_the_nik(f"{nik_one_edit} AND {both_cards} AND {same_village}", NIK_EDIT_OTHER_CARD, 0.025,
-                           0.49602),
-            _given_the_nik(f"{nik_one_edit} AND {both_cards}", NIK_EDIT_OTHER_PLACE, 0.025, 0.49602),
-            _level("nokk_l = nokk_r", NOKK_EQUAL, 0.5, 2e-5),
-            _level(one_edit("nokk_l", "nokk_r"), NOKK_ONE_EDIT, 0.02, 2e-5),
+            _level("nik_l = nik_r AND nokk_l = nokk_r", NIK_EQUAL_SAME_CARD, *_CARD_EQUAL),
+            _level(f"nik_l = nik_r AND {both_cards} AND {same_village}", NIK_EQUAL_OTHER_CARD, *_CARDS_NOT_EQUAL),
+            _level(f"nik_l = nik_r AND {both_cards}", NIK_EQUAL_OTHER_PLACE, *_CARDS_NOT_EQUAL),
+            _level(f"{nik_one_edit} AND nokk_l = nokk_r", NIK_EDIT_SAME_CARD, *_CARD_EQUAL),
+            _level(f"{nik_one_edit} AND {both_cards} AND {same_village}", NIK_EDIT_OTHER_CARD, *_CARDS_NOT_EQUAL),
+            _level(f"{nik_one_edit} AND {both_cards}", NIK_EDIT_OTHER_PLACE, *_CARDS_NOT_EQUAL),
+            _level("nokk_l = nokk_r", NOKK_EQUAL, *_CARD_EQUAL),
+            _level(one_edit("nokk_l", "nokk_r"), NOKK_ONE_EDIT, *_CARD_ONE_EDIT),
             # a row without a family card (Samsat, Dukcapil deaths, sector lists): the place speaks
             # the street keeps its house number: one house is rarer than one banjar, and u learns by how much
             _level(f"(nokk_l IS NULL OR nokk_r IS NULL) AND {same_village} AND {same_street}",
@@ -329,7 +327,7 @@ def _tempat() -> cl.CustomComparison:
                    "no NOKK to compare, same kecamatan", 0.275, 0.5),
             # two family cards that differ: two households, whatever the place (the NIK already carries the
             # kecamatan, so a shared village would count the NIK's evidence twice)
-            cll.ElseLevel().configure(m_probability=0.005, u_probability=0.496),
+            cll.ElseLevel().configure(m_probability=_CARDS_DIFFER[0], u_probability=_CARDS_DIFFER[1]),
         ],
     )
 
@@ -397,11 +395,6 @@ COUNTED_PAIRS_SQL = f"""
 # serial apart on one card: weighed as independent, the card added 14 bits to the NIK's and merged them.
 CONDITIONAL_LEVELS = {"tempat": [(NIK_EQUAL_SAME_CARD, NIK_EQUAL_OTHER_CARD, NIK_EQUAL_OTHER_PLACE),
                                   (NIK_EDIT_SAME_CARD, NIK_EDIT_OTHER_CARD, NIK_EDIT_OTHER_PLACE)]}
-# The level of the card alone each conditional level's pairs would sit at without it (calibration.fold_given_into_alone).
-FOLDED_INTO = {
-    "tempat": {NIK_EQUAL_SAME_CARD: NOKK_EQUAL, NIK_EQUAL_OTHER_CARD: CARDS_DIFFER, NIK_EQUAL_OTHER_PLACE: CARDS_DIFFER,
-               NIK_EDIT_SAME_CARD: NOKK_EQUAL, NIK_EDIT_OTHER_CARD: CARDS_DIFFER, NIK_EDIT_OTHER_PLACE: CARDS_DIFFER},
-}
 # What each conditional level weighs before calibration, and what its estimate shrinks towards where its group
 # holds few pairs: the card weighed alone (the sum of these levels' m and u), as if independent of the NIK.
 GIVEN_AS_IF_INDEPENDENT = {
@@ -409,6 +402,9 @@ GIVEN_AS_IF_INDEPENDENT = {
                NIK_EQUAL_OTHER_PLACE: [NOKK_ONE_EDIT, CARDS_DIFFER], NIK_EDIT_SAME_CARD: [NOKK_EQUAL],
                NIK_EDIT_OTHER_CARD: [NOKK_ONE_EDIT, CARDS_DIFFER], NIK_EDIT_OTHER_PLACE: [NOKK_ONE_EDIT, CARDS_DIFFER]},
 }
+# The level of the card alone each conditional level's pairs would sit at without it (the last of those levels:
+# two cards that differ are mostly not one edit apart; calibration.fold_given_into_alone).
+FOLDED_INTO = {c: {given: alone[-1] for given, alone in levels.items()} for c, levels in GIVEN_AS_IF_INDEPENDENT.items()}
 
 
 # EM passes: pairs that are mostly one person, leaving every comparison free in one of them
