@@ -133,6 +133,17 @@ def test_only_levels_the_candidate_pairs_know_better_than_em_are_re_estimated():
     assert kept == {("nik", 3): 0.046, ("nik", 2): 0.05, ("nama", 5): 0.70}
 
 
+def test_a_counted_level_is_re_estimated_over_all_candidate_pairs_however_many_matches_em_saw():
+    """EM's passes each see one rule's pairs: a level whose every pair is counted (a NIK one edit off) is
+    re-estimated over all candidate pairs even where a pass saw plenty of it, when they hold enough of it; a
+    counted level they hold too little of keeps EM's value, and so does a level that is not counted."""
+    em = {("nik", 7): 412.0, ("nik", 6): 55.0, ("nama", 5): 5389.4}
+    candidates = {("nik", 7): 96.3, ("nik", 6): 4.1, ("nama", 5): 5821.2}
+    counted = {("nik", 7): 1613, ("nik", 6): 220}
+    assert calibration.re_estimated(em, candidates, counted=counted) == {("nik", 7)}
+    assert calibration.re_estimated(em, candidates) == set()
+
+
 def test_a_levels_support_leaves_out_its_own_weight():
     """A guessed m must not vouch for itself: a pair whose weight is all its level's own counts as a coin flip."""
     from types import SimpleNamespace
