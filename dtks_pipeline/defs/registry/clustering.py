@@ -11,7 +11,8 @@ none). Output: table `MENTION_LINKS` (`LINK_COLUMNS`), one row per mention.
   component is rebuilt strongest edge first (a maximum spanning forest) and an
   edge that would join two records decided BEDA is left out, so the weakest
   edges between them are the ones cut. A previous-month person carried by a
-  mention (mentions.py) joins that mention's cluster.
+  mention (mentions.py) joins that mention's cluster, and its own pairs, where
+  it was scored, count as its carrier's.
 - LINK mentions: the cluster of their best pair, when its probability is at
   least `MATCH_PROBABILITY` and no other cluster is about as likely (a
   runner-up within `AMBIGUITY_BITS` of match weight); otherwise the row is
@@ -120,9 +121,16 @@ def cluster_mentions(con: duckdb.DuckDBPyConnection, mentions: str, scored_pairs
     reg_decided = decided[(decided["role_a"] == "REG") & (decided["role_b"] == "REG")]
     reg = con.execute(f"SELECT mid FROM {mentions} WHERE role = 'REG' AND carried_mid IS NULL ORDER BY mid"
                       ).fetchnumpy()["mid"].astype(np.int64)
+    # a previous-month person that was scored although carried (candidates.scoring_input) stands for its carrier,
+    # and only finds rows whose record key is new: a row under a known key has its own person (or carries it)
     edges = con.execute(f"""
-        SELECT mid_l AS a, mid_r AS b, match_weight AS w FROM {scored_pairs}
-        WHERE role_l = 'REG' AND role_r = 'REG' AND match_probability >= {MATCH_PROBABILITY}""").df()
+        SELECT * FROM (
+          SELECT coalesce(ml.carried_mid, p.mid_l) AS a, coalesce(mr.carried_mid, p.mid_r) AS b, p.match_weight AS w
+          FROM {scored_pairs} p JOIN {mentions} ml ON ml.mid = p.mid_l JOIN {mentions} mr ON mr.mid = p.mid_r
+          WHERE p.role_l = 'REG' AND p.role_r = 'REG' AND p.match_probability >= {MATCH_PROBABILITY}
+            AND NOT (ml.carried_mid IS NOT NULL AND (mr.key_known OR mr.carried_mid IS NOT NULL))
+            AND NOT (mr.carried_mid IS NOT NULL AND (ml.key_known OR ml.carried_mid IS NOT NULL)))
+        WHERE a <> b""").df()
     edges = edges.astype({"a": "int64", "b": "int64", "w": "float64"})
     sama = reg_decided[reg_decided["decision"] == SAMA]
     if len(sama):

@@ -60,8 +60,10 @@ model compares, all computed from the data itself:
 
 A previous-month person is *carried* (`carried_mid`) when one of this month's
 mentions has a record key that named that person last month (its DTKS row, its
-village TAMBAH row): it then joins that mention's person without being scored.
-Only the others (their row was rejected this month) are scored like any mention.
+village TAMBAH row): it then joins that mention's person. Only the others
+(their row was rejected this month), and those whose carrier's NIK or card
+differs from theirs (candidates.scoring_input), are scored. `key_known`: the
+mention's record key named a person in an earlier month (registry.person_keys).
 """
 from __future__ import annotations
 
@@ -88,7 +90,7 @@ MENTION_COLUMNS: dict[str, str] = {
     "hub_kel": "INTEGER", "kode_desa": "VARCHAR", "alamat": "VARCHAR", "id_art": "VARCHAR", "id_dtks": "VARCHAR",
     "desil": "INTEGER", "sta_keberadaan": "INTEGER", "usulan": "VARCHAR", "alasan": "VARCHAR",
     "desil_usulan": "INTEGER", "tgl_event": "DATE", "pindah_keluar": "BOOLEAN", "kode_tujuan": "VARCHAR",
-    "mobil_pribadi": "BOOLEAN", "prev_person_id": "VARCHAR", "carried_mid": "BIGINT",
+    "mobil_pribadi": "BOOLEAN", "prev_person_id": "VARCHAR", "carried_mid": "BIGINT", "key_known": "BOOLEAN",
     # features of the linkage model
     "nama_norm": "VARCHAR", "nama_tok": "VARCHAR[]", "nama_canon": "VARCHAR[]", "nama_ini": "INTEGER", "nama_huruf": "INTEGER", "nama_sig": "UBIGINT", "nama_canon_sig": "UBIGINT", "nama_inti": "VARCHAR",
     "nik_keys": "VARCHAR[]", "nik_konsisten": "BOOLEAN", "dob_s": "VARCHAR", "nama_lahir": "VARCHAR", "kecamatan": "VARCHAR",
@@ -187,12 +189,16 @@ def _village_names(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _carried_sql(raw: str) -> str:
-    """For each previous-month person, this month's mention whose record key named them (lowest mid)."""
+    """For each previous-month person, this month's mention whose record key named them (lowest mid) and that
+    still agrees with them on the NIK (at most two digits apart: a typo, a swap) or the name. An export may give a
+    member id to another person (SOURCES.md promises no stable ID_ART): such a row does not carry the person, it
+    is scored like any other."""
     return f"""
     SELECT r.mid AS prev_mid, min(c.mid) AS carried_mid
     FROM {raw} r JOIN registry.person_keys pk ON pk.person_id = r.prev_person_id
     JOIN {raw} c ON c.record_key = pk.k AND c.source <> 'registry'
     WHERE r.source = 'registry'
+      AND (c.nama_norm = r.nama_norm OR (length(c.nik) = length(r.nik) AND hamming(c.nik, r.nik) <= 2))
     GROUP BY r.mid"""
 
 
@@ -246,12 +252,14 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
     """)
     carried = (_carried_sql("registry_mentions_raw") if has_keys
                else "SELECT NULL::BIGINT AS prev_mid, NULL::BIGINT AS carried_mid LIMIT 0")
+    known = ("SELECT DISTINCT k FROM registry.person_keys" if has_keys else "SELECT NULL::VARCHAR AS k LIMIT 0")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE registry_mentions_tok AS
     WITH carried AS ({carried}),
+    known AS ({known}),
     base AS (
-      SELECT m.*, c.carried_mid, string_split(m.nama_norm, ' ') AS nama_tok
-      FROM registry_mentions_raw m LEFT JOIN carried c ON c.prev_mid = m.mid
+      SELECT m.*, c.carried_mid, kn.k IS NOT NULL AS key_known, string_split(m.nama_norm, ' ') AS nama_tok
+      FROM registry_mentions_raw m LEFT JOIN carried c ON c.prev_mid = m.mid LEFT JOIN known kn ON kn.k = m.record_key
     ),
     -- how many founding mentions (REG, not carried) carry each token: the learned value of a token
     tokfreq AS (
@@ -291,7 +299,7 @@ def build_mentions(con: duckdb.DuckDBPyConnection, prev_period: str | None = Non
            nullif(trim(m.nik), '') AS nik, nullif(trim(m.nokk), '') AS nokk, m.nama, m.jk, CAST(m.tgl_lahir AS DATE) AS tgl_lahir,
            m.hub_kel, m.kode_desa, m.alamat, m.id_art, m.id_dtks, m.desil, m.sta_keberadaan, m.usulan, m.alasan,
            m.desil_usulan, CAST(m.tgl_event AS DATE) AS tgl_event, m.pindah_keluar, m.kode_tujuan, m.mobil_pribadi,
-           m.prev_person_id, m.carried_mid,
+           m.prev_person_id, m.carried_mid, m.key_known,
            m.nama_norm, m.nama_tok,
            m.nama_canon, m.nama_ini, m.nama_sig, m.nama_canon_sig,
            list_reduce(list_transform(string_split(replace(m.nama_norm, ' ', ''), ''),
