@@ -57,3 +57,31 @@ def dtks_row(id_art: str, id_dtks: str, nokk_: str, nik_: str, nama: str, jk: st
              kode_desa: str = DESA_A, desil: int | None = 2, sta: int = 1, alamat: str = "JL. RAYA 1") -> dict:
     return dict(id_dtks=id_dtks, id_art=id_art, nokk=nokk_, nik=nik_, nama=nama, jenis_kelamin=jk, tgl_lahir=dob,
                 hub_kel=hub_kel, kode_desa=kode_desa, alamat=alamat, desil=desil, sta_keberadaan=sta)
+
+
+def build_month(resource, period: str):
+    """Materialize registry_tables and its checks for `period` in-process (Dagster), on `resource`'s warehouse."""
+    import dagster as dg
+
+    from dtks_pipeline.defs.registry.assets import registry_tables
+    from dtks_pipeline.defs.registry.checks import ASSET_CHECKS
+    return dg.materialize([registry_tables, *ASSET_CHECKS], partition_key=period,
+                          resources={"warehouse": resource}, raise_on_error=False)
+
+
+def person_of_member(con: duckdb.DuckDBPyConnection, period: str, id_art: str) -> str:
+    """The person_id the month's links give the staged DTKS row of member `id_art`."""
+    return con.execute("""SELECT l.person_id FROM registry.person_links l JOIN staging.dtks s
+                          ON s.period = l.source_period AND s.source_file = l.source_file AND s.source_row = l.source_row
+                          WHERE l.period = ? AND l.source = 'dtks' AND s.id_art = ?""", [period, id_art]).fetchone()[0]
+
+
+def staged_months(directory, rows_of, periods=("2022-10", "2022-11")):
+    """A warehouse in `directory` with `rows_of(period)` staged as each period's DTKS rows: (resource, an open
+    connection to it)."""
+    from dtks_pipeline.defs.shared import WarehouseResource
+    resource = WarehouseResource(path=str(directory / "w.duckdb"))
+    con = resource.connect()
+    for period in periods:
+        write_staging(con, "dtks", period, rows_of(period))
+    return resource, con

@@ -8,14 +8,12 @@ common (a woman registered twice under two NIKs) are joined.
 """
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
 from dtks_pipeline.defs.registry import decisions
-from dtks_pipeline.defs.registry.assets import registry_tables
-from dtks_pipeline.defs.registry.checks import ASSET_CHECKS
-from dtks_pipeline.defs.shared import WarehouseResource
-from dtks_pipeline_tests.registry.staging_fixture import dtks_row, nik, nokk, write_staging
+from dtks_pipeline_tests.registry.staging_fixture import (
+    build_month, dtks_row, nik, nokk, person_of_member, staged_months,
+)
 
 NIK_A = nik("01", "1970-05-12", "L", 1)
 NIK_C = nik("01", "1980-02-02", "P", 3)
@@ -31,27 +29,13 @@ def _rows(period: str) -> list[dict]:
     ]
 
 
-def _build(resource, period):
-    return dg.materialize([registry_tables, *ASSET_CHECKS], partition_key=period,
-                          resources={"warehouse": resource}, raise_on_error=False)
-
-
-def _pid(con, period, id_art):
-    return con.execute("""SELECT l.person_id FROM registry.person_links l JOIN staging.dtks s
-                          ON s.period = l.source_period AND s.source_file = l.source_file AND s.source_row = l.source_row
-                          WHERE l.period = ? AND l.source = 'dtks' AND s.id_art = ?""", [period, id_art]).fetchone()[0]
-
-
 @pytest.fixture(scope="module")
 def months(tmp_path_factory):
-    resource = WarehouseResource(path=str(tmp_path_factory.mktemp("decisions") / "w.duckdb"))
-    con = resource.connect()
-    for period in ("2022-10", "2022-11"):
-        write_staging(con, "dtks", period, _rows(period))
+    resource, con = staged_months(tmp_path_factory.mktemp("decisions"), _rows)
     con.close()
-    october = _build(resource, "2022-10")
+    october = build_month(resource, "2022-10")
     con = resource.connect()
-    oct_pid = {a: _pid(con, "2022-10", a) for a in ("A1", "B1", "C1", "C2")}
+    oct_pid = {a: person_of_member(con, "2022-10", a) for a in ("A1", "B1", "C1", "C2")}
     decisions.record_decision(con, key_a="ART:D1/A1", key_b="ART:D2/B1", person_id_a=oct_pid["A1"],
                               person_id_b=oct_pid["B1"], decision="BEDA", decided_by="Komang", period="2022-10",
                               note="two men; the NIK was copied from the other")
@@ -59,7 +43,7 @@ def months(tmp_path_factory):
                               person_id_b=oct_pid["C2"], decision="SAMA", decided_by="Komang", period="2022-10",
                               note="one woman, registered twice")
     con.close()
-    november = _build(resource, "2022-11")
+    november = build_month(resource, "2022-11")
     return resource, october, november, oct_pid
 
 
@@ -86,7 +70,7 @@ def test_a_beda_decision_keeps_two_records_apart_in_the_following_month(months):
     assert november.success
     con = resource.connect(read_only=True)
     try:
-        assert _pid(con, "2022-11", "A1") != _pid(con, "2022-11", "B1")
+        assert person_of_member(con, "2022-11", "A1") != person_of_member(con, "2022-11", "B1")
         n = con.execute("SELECT count(*) FROM registry.persons WHERE period = '2022-11' AND nik = ? AND status = 'AKTIF'",
                         [NIK_A]).fetchone()[0]
         assert n == 2
@@ -100,6 +84,6 @@ def test_a_sama_decision_joins_two_records_in_the_following_month(months):
     resource, _, november, _ = months
     con = resource.connect(read_only=True)
     try:
-        assert _pid(con, "2022-11", "C1") == _pid(con, "2022-11", "C2")
+        assert person_of_member(con, "2022-11", "C1") == person_of_member(con, "2022-11", "C2")
     finally:
         con.close()

@@ -12,14 +12,12 @@ carry her to him: a row carries the person its key named only while it agrees wi
 """
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
 from dtks_pipeline.defs.registry import decisions
-from dtks_pipeline.defs.registry.assets import registry_tables
-from dtks_pipeline.defs.registry.checks import ASSET_CHECKS
-from dtks_pipeline.defs.shared import WarehouseResource
-from dtks_pipeline_tests.registry.staging_fixture import dtks_row, nik, nokk, write_staging
+from dtks_pipeline_tests.registry.staging_fixture import (
+    build_month, dtks_row, nik, nokk, person_of_member, staged_months,
+)
 
 NIK_A = nik("01", "1970-05-12", "L", 1)
 NIK_TYPO = NIK_A[:12] + "7" + NIK_A[13:]      # the serial's first digit mistyped: 0001 -> 7001
@@ -43,33 +41,19 @@ def _rows(period: str) -> list[dict]:
     return rows
 
 
-def _build(resource, period):
-    return dg.materialize([registry_tables, *ASSET_CHECKS], partition_key=period,
-                          resources={"warehouse": resource}, raise_on_error=False)
-
-
-def _pid(con, period, id_art):
-    return con.execute("""SELECT l.person_id FROM registry.person_links l JOIN staging.dtks s
-                          ON s.period = l.source_period AND s.source_file = l.source_file AND s.source_row = l.source_row
-                          WHERE l.period = ? AND l.source = 'dtks' AND s.id_art = ?""", [period, id_art]).fetchone()[0]
-
-
 @pytest.fixture(scope="module")
 def months(tmp_path_factory):
-    resource = WarehouseResource(path=str(tmp_path_factory.mktemp("new_id_art") / "w.duckdb"))
-    con = resource.connect()
-    for period in ("2022-10", "2022-11"):
-        write_staging(con, "dtks", period, _rows(period))
+    resource, con = staged_months(tmp_path_factory.mktemp("new_id_art"), _rows)
     # staff know the two rows are one man (the model alone leaves the pair to review)
     decisions.record_decision(con, key_a="ART:D1/A1", key_b="ART:D2/B1", person_id_a=None, person_id_b=None,
                               decision="SAMA", decided_by="Komang", period="2022-10",
                               note="one man, listed in two households")
     con.close()
-    assert _build(resource, "2022-10").success
+    assert build_month(resource, "2022-10").success
     con = resource.connect()
-    october = {a: _pid(con, "2022-10", a) for a in ("A1", "B1", "E1")}
+    october = {a: person_of_member(con, "2022-10", a) for a in ("A1", "B1", "E1")}
     con.close()
-    assert _build(resource, "2022-11").success
+    assert build_month(resource, "2022-11").success
     return resource, october
 
 
@@ -84,8 +68,8 @@ def test_october_holds_one_person_with_the_true_nik(months):
 def test_the_row_under_a_new_id_art_finds_the_person_its_twin_row_carries(months):
     resource, october = months
     with resource.connect() as con:
-        assert _pid(con, "2022-11", "B1") == october["B1"]
-        assert _pid(con, "2022-11", "A9") == october["A1"]
+        assert person_of_member(con, "2022-11", "B1") == october["B1"]
+        assert person_of_member(con, "2022-11", "A9") == october["A1"]
         assert con.execute("SELECT count(*) FROM registry.persons WHERE period = '2022-11' AND nama = 'I MADE SUDARMA'"
                            ).fetchone()[0] == 1
 
@@ -93,5 +77,5 @@ def test_the_row_under_a_new_id_art_finds_the_person_its_twin_row_carries(months
 def test_a_member_id_given_to_another_person_does_not_carry_the_person_it_named(months):
     resource, october = months
     with resource.connect() as con:
-        assert _pid(con, "2022-11", "E7") == october["E1"]
-        assert _pid(con, "2022-11", "E1") != october["E1"]
+        assert person_of_member(con, "2022-11", "E7") == october["E1"]
+        assert person_of_member(con, "2022-11", "E1") != october["E1"]
