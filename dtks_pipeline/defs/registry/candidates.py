@@ -43,11 +43,12 @@ class CandidatePairs:
 
 
 def scoring_input(con: duckdb.DuckDBPyConnection, mentions: str) -> str:
-    """The mentions the model scores: all but previous-month persons carried by a mention that says what they
-    say. A person carried by a row whose NIK or card differs from the person's (a duplicate's second row, the NIK
-    mistyped, whose record key is the one still known) is scored too: the person's other row may have come back
-    under a new record key (ID_ART is not stable from month to month), and only the person's own NIK and card
-    find it again; scored against the carrier alone it would be a new person whenever that pair is uncertain."""
+    """The mentions the model scores: all but the previous-month persons carried by a mention (mentions.py),
+    unless the carrier's NIK or card differs from the person's. Such a person (carried by a duplicate's second
+    row, the NIK mistyped, whose record key is the one still known) is scored: the person's other row may have
+    come back under a new record key (ID_ART is not stable from month to month), and only the person's own NIK
+    and card find it again; scored against the carrier alone it became a new person whenever that pair was
+    uncertain."""
     cols = ", ".join(f"m.{c}" for c in ["mid", *linkage_model.RETAINED_COLUMNS, *linkage_model.SPLINK_COLUMNS])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE {SCORING_INPUT} AS SELECT {cols} FROM {mentions} m
